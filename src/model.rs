@@ -1,0 +1,41 @@
+//! The data a session hands to the app: the logged-in user and pushed messages.
+
+/// The logged-in user, from `/user/get_users_info`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserInfo {
+    pub user_id: String,
+    pub nickname: String,
+    pub face_url: String,
+    pub ex: String,
+    /// Unix milliseconds.
+    pub create_time: i64,
+    pub app_manger_level: i32,
+    pub global_recv_msg_opt: i32,
+}
+
+/// One message from a 2001 push.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    pub client_msg_id: String,
+    pub server_msg_id: String,
+    /// `si_<a>_<b>` for one-to-one, `sg_<group>` for groups, `n_…` for notifications.
+    pub conversation_id: String,
+    pub send_id: String,
+    pub recv_id: String,
+    pub group_id: String,
+    pub sender_nickname: String,
+    pub sender_platform_id: i32,
+    /// OpenIM session type: 1 single, 3 group, 4 notification.
+    pub session_type: i32,
+    /// OpenIM content type: 101 text, 102 picture, …
+    pub content_type: i32,
+    /// The raw `content` bytes as UTF-8 (lossy): a JSON object for most content types.
+    pub content: String,
+    /// For text messages (101), the text itself (`content.content`); otherwise `None`.
+    pub text: Option<String>,
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub send_time: i64,
+    /// True when the message came in `notificationMsgs`.
+    pub is_notification: bool,
+}

@@ -1,0 +1,259 @@
+//! Shared test helpers: a recording listener, a dev gateway, a manager factory,
+//! and a tiny `block_on` for callbacks that block. Nothing here sleeps to wait:
+//! every wait is on an event or a state, with a timeout.
+#![allow(dead_code)]
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    task::{Context, Poll, Wake, Waker},
+    time::{Duration, Instant},
+};
+
+use imbridge::{
+    ConnectionState, ImConfig, ImListener, ImManager, LoginStatus, Message, Platform,
+    SessionState,
+};
+use imbridge_devserver::{DevServer, DevServerConfig, MultiLoginPolicy, ServerEvent};
+use tokio::sync::Notify;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// One listener callback, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ev {
+    Connecting,
+    ConnectSuccess,
+    ConnectFailed(i32, String),
+    Kicked,
+    TokenExpired,
+    TokenInvalid(String),
+    Message(Message),
+    State(SessionState),
+}
+
+impl Ev {
+    /// The OpenIM connection callbacks only (no state changes, no messages).
+    pub fn is_connection_callback(&self) -> bool {
+        !matches!(self, Ev::State(_) | Ev::Message(_))
+    }
+}
+
+/// A listener that records every callback and lets a test wait for one.
+#[derive(Default)]
+pub struct Recorder {
+    events: Mutex<Vec<(Instant, Ev)>>,
+    notify: Notify,
+    /// Called from inside every callback, with the event (for re-entrancy tests).
+    pub hook: Mutex<Option<Box<dyn Fn(&Ev) + Send + Sync>>>,
+}
+
+impl Recorder {
+    pub fn new() -> Arc<Recorder> {
+        Arc::new(Recorder::default())
+    }
+
+    fn push(&self, ev: Ev) {
+        self.events.lock().unwrap().push((Instant::now(), ev.clone()));
+        if let Some(h) = self.hook.lock().unwrap().as_ref() {
+            h(&ev);
+        }
+        self.notify.notify_waiters();
+    }
+
+    pub fn all(&self) -> Vec<Ev> {
+        self.events.lock().unwrap().iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    /// Events recorded at or after `t`.
+    pub fn since(&self, t: Instant) -> Vec<Ev> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, _)| *at >= t)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// The OpenIM connection callbacks so far, in order.
+    pub fn callbacks(&self) -> Vec<Ev> {
+        self.all().into_iter().filter(Ev::is_connection_callback).collect()
+    }
+
+    pub fn count(&self, pred: impl Fn(&Ev) -> bool) -> usize {
+        self.all().iter().filter(|e| pred(e)).count()
+    }
+
+    pub fn clear(&self) {
+        self.events.lock().unwrap().clear();
+    }
+
+    /// Waits until an event matching `pred` has been recorded (past or future).
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Ev) -> bool) -> Ev {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(e) = self.all().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("timed out waiting for {what}; events: {:#?}", self.all());
+            }
+        }
+    }
+
+    /// Waits for `n` events matching `pred`.
+    pub async fn wait_count(&self, what: &str, n: usize, pred: impl Fn(&Ev) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count(&pred) >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("timed out waiting for {n} × {what}; events: {:#?}", self.all());
+            }
+        }
+    }
+
+    /// Waits for a state change matching `pred`.
+    pub async fn wait_state(&self, what: &str, pred: impl Fn(&SessionState) -> bool) -> SessionState {
+        match self
+            .wait_for(what, |e| matches!(e, Ev::State(s) if pred(s)))
+            .await
+        {
+            Ev::State(s) => s,
+            _ => unreachable!(),
+        }
+    }
+}
+
+impl ImListener for Recorder {
+    fn on_connecting(&self) {
+        self.push(Ev::Connecting)
+    }
+    fn on_connect_success(&self) {
+        self.push(Ev::ConnectSuccess)
+    }
+    fn on_connect_failed(&self, code: i32, error_text: String) {
+        self.push(Ev::ConnectFailed(code, error_text))
+    }
+    fn on_kicked_offline(&self) {
+        self.push(Ev::Kicked)
+    }
+    fn on_user_token_expired(&self) {
+        self.push(Ev::TokenExpired)
+    }
+    fn on_user_token_invalid(&self, error_text: String) {
+        self.push(Ev::TokenInvalid(error_text))
+    }
+    fn on_recv_new_message(&self, message: Message) {
+        self.push(Ev::Message(message))
+    }
+    fn on_session_state_changed(&self, state: SessionState) {
+        self.push(Ev::State(state))
+    }
+}
+
+/// A dev gateway on 127.0.0.1 with ephemeral ports.
+pub async fn server() -> DevServer {
+    server_with(|_| {}).await
+}
+
+pub async fn server_with(tweak: impl FnOnce(&mut DevServerConfig)) -> DevServer {
+    let mut cfg = DevServerConfig {
+        multi_login_policy: MultiLoginPolicy::AllLoginButSameTermKick,
+        ..DevServerConfig::default()
+    };
+    tweak(&mut cfg);
+    DevServer::start(cfg).await.expect("dev gateway starts")
+}
+
+/// A config for `server` with test-friendly timeouts.
+pub fn config(server: &DevServer) -> ImConfig {
+    let mut c = ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android);
+    c.login_timeout_ms = 5_000;
+    c.request_timeout_ms = 3_000;
+    c.logout_timeout_ms = 2_000;
+    c.reconnect_base_ms = 50;
+    c.reconnect_cap_ms = 500;
+    c
+}
+
+/// A manager with a recorder attached.
+pub fn manager(config: ImConfig) -> (Arc<ImManager>, Arc<Recorder>) {
+    let m = ImManager::new(config).expect("valid config");
+    let rec = Recorder::new();
+    m.set_listener(Some(rec.clone() as Arc<dyn ImListener>));
+    (m, rec)
+}
+
+/// Logs `user` in on a fresh manager and waits until connected.
+pub async fn logged_in(server: &DevServer, user: &str) -> (Arc<ImManager>, Arc<Recorder>) {
+    let (m, rec) = manager(config(server));
+    let token = server.user_token(user, 2);
+    m.login(user.into(), token, None).await.expect("login succeeds");
+    assert_eq!(m.login_status(), LoginStatus::LoggedIn);
+    assert_eq!(m.connection_state(), ConnectionState::Connected);
+    (m, rec)
+}
+
+/// Number of dials the server saw from `user`.
+pub fn dials(server: &DevServer, user: &str) -> usize {
+    server
+        .events()
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Dial { user_id, .. } if user_id == user))
+        .count()
+}
+
+/// Requests with `req` the server received from `user`.
+pub fn requests(server: &DevServer, user: &str, req: i32) -> Vec<ServerEvent> {
+    server
+        .events()
+        .into_iter()
+        .filter(|e| {
+            matches!(e, ServerEvent::Request { user_id, req_identifier, .. }
+                if user_id == user && *req_identifier == req)
+        })
+        .collect()
+}
+
+/// Waits until the server has seen a request `req` from `user`.
+pub async fn wait_request(server: &DevServer, user: &str, req: i32) -> ServerEvent {
+    let u = user.to_owned();
+    server
+        .wait_for_event(
+            move |e| {
+                matches!(e, ServerEvent::Request { user_id, req_identifier, .. }
+                    if *user_id == u && *req_identifier == req)
+            },
+            WAIT,
+        )
+        .await
+        .unwrap_or_else(|| panic!("the server saw no request {req} from {user}"))
+}
+
+/// Polls a future to completion on the current thread (for callbacks that block).
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}

@@ -1,0 +1,111 @@
+//! Listener guarantees: re-entrant calls, the current state first, a panicking listener.
+
+mod common;
+
+use std::sync::{Arc, Mutex, Weak};
+
+use common::*;
+use imbridge::{ImListener, ImManager, LoginStatus, Message, SessionState};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listener_may_call_the_manager_from_inside_callbacks() {
+    let server = server().await;
+    let (m, rec) = manager(config(&server));
+    let weak: Weak<ImManager> = Arc::downgrade(&m);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    *rec.hook.lock().unwrap() = Some(Box::new(move |ev| {
+        let Some(m) = weak.upgrade() else { return };
+        // Synchronous getters from inside any callback.
+        seen2.lock().unwrap().push((m.login_status(), m.session_state().seq));
+        if *ev == Ev::Kicked {
+            // Even a blocking logout from inside a callback must not deadlock.
+            block_on(m.logout(None)).unwrap();
+        }
+    }));
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    rec.wait_for("connect_success", |e| *e == Ev::ConnectSuccess)
+        .await;
+    assert!(!seen.lock().unwrap().is_empty());
+    server.force_logout("alice", 2);
+    rec.wait_for("kicked", |e| *e == Ev::Kicked).await;
+    // The hook ran logout inside the callback; it returned and the state is final.
+    let deadline = std::time::Instant::now() + WAIT;
+    while seen.lock().unwrap().last().map(|s| s.0) != Some(LoginStatus::LoggedOut)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(m.login_status(), LoginStatus::LoggedOut);
+    // And the manager still works afterwards.
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    assert_eq!(m.login_status(), LoginStatus::LoggedIn);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_listener_hears_the_current_state_first() {
+    let server = server().await;
+    let (m, _rec) = logged_in(&server, "alice").await;
+    let late = Recorder::new();
+    m.set_listener(Some(late.clone() as Arc<dyn ImListener>));
+    let s = late
+        .wait_state("current state", |s| s.login_status == LoginStatus::LoggedIn)
+        .await;
+    assert_eq!(s.user_id.as_deref(), Some("alice"));
+    assert_eq!(s, m.session_state());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_changes_arrive_in_order_with_growing_seq() {
+    let server = server().await;
+    let (m, rec) = logged_in(&server, "alice").await;
+    server.drop_connections();
+    rec.wait_count("two connect_success", 2, |e| *e == Ev::ConnectSuccess)
+        .await;
+    m.logout(None).await.unwrap();
+    let seqs: Vec<u64> = rec
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            Ev::State(s) => Some(s.seq),
+            _ => None,
+        })
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+}
+
+struct Panicker(Arc<Recorder>);
+
+impl ImListener for Panicker {
+    fn on_connecting(&self) {
+        panic!("listener bug");
+    }
+    fn on_connect_success(&self) {
+        self.0.on_connect_success()
+    }
+    fn on_connect_failed(&self, code: i32, error_text: String) {
+        self.0.on_connect_failed(code, error_text)
+    }
+    fn on_kicked_offline(&self) {}
+    fn on_user_token_expired(&self) {}
+    fn on_user_token_invalid(&self, _: String) {}
+    fn on_recv_new_message(&self, _: Message) {}
+    fn on_session_state_changed(&self, _: SessionState) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_listener_does_not_break_delivery() {
+    let server = server().await;
+    let m = ImManager::new(config(&server)).unwrap();
+    let rec = Recorder::new();
+    m.set_listener(Some(Arc::new(Panicker(rec.clone()))));
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    rec.wait_for("connect_success after a panic", |e| *e == Ev::ConnectSuccess)
+        .await;
+}

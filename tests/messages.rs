@@ -1,0 +1,79 @@
+//! Pushed messages: delivered while logged in, none after logout.
+
+mod common;
+
+use std::time::Instant;
+
+use common::*;
+use imbridge::LoginStatus;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_text_is_delivered_while_logged_in() {
+    let server = server().await;
+    let (_m, rec) = logged_in(&server, "alice").await;
+    assert_eq!(server.push_text("bob", "alice", "hello alice"), 1);
+    let ev = rec
+        .wait_for("message", |e| matches!(e, Ev::Message(_)))
+        .await;
+    let Ev::Message(msg) = ev else { unreachable!() };
+    assert_eq!(msg.text.as_deref(), Some("hello alice"));
+    assert_eq!(msg.send_id, "bob");
+    assert_eq!(msg.recv_id, "alice");
+    assert_eq!(msg.content_type, 101);
+    assert_eq!(msg.session_type, 1);
+    assert_eq!(msg.conversation_id, "si_alice_bob");
+    assert!(msg.seq >= 1);
+    assert!(!msg.server_msg_id.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_pushes_arrive_in_order() {
+    let server = server().await;
+    let (_m, rec) = logged_in(&server, "alice").await;
+    for i in 0..200 {
+        server.push_text("bob", "alice", &format!("m{i}"));
+    }
+    rec.wait_count("200 messages", 200, |e| matches!(e, Ev::Message(_)))
+        .await;
+    let texts: Vec<String> = rec
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            Ev::Message(m) => m.text,
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_message_is_delivered_after_logout_returns() {
+    let server = server().await;
+    let (m, rec) = logged_in(&server, "alice").await;
+    // A burst in flight while logging out: whatever is not delivered by the time
+    // logout returns must never be.
+    for i in 0..100 {
+        server.push_text("bob", "alice", &format!("m{i}"));
+    }
+    m.logout(None).await.unwrap();
+    let returned = Instant::now();
+    assert_eq!(m.login_status(), LoginStatus::LoggedOut);
+    assert_eq!(server.push_text("bob", "alice", "after"), 0);
+    // Log in again and receive a new message: by the time it arrives, any stray
+    // event of the old session would have been delivered before it.
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    server.push_text("bob", "alice", "second session");
+    rec.wait_for("new session message", |e| {
+        matches!(e, Ev::Message(m) if m.text.as_deref() == Some("second session"))
+    })
+    .await;
+    let stray: Vec<_> = rec
+        .since(returned)
+        .into_iter()
+        .filter(|e| matches!(e, Ev::Message(m) if m.text.as_deref() != Some("second session")))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

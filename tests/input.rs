@@ -23,7 +23,10 @@ fn invalid_configs_are_refused_with_the_field_named() {
             ImConfig::new("http://127.0.0.1:1", "http://127.0.0.1:2", Platform::Ios),
             "ws_addr",
         ),
-        (ImConfig::new("", "ws://127.0.0.1:2", Platform::Ios), "api_addr"),
+        (
+            ImConfig::new("", "ws://127.0.0.1:2", Platform::Ios),
+            "api_addr",
+        ),
         (
             ImConfig::new("http://127.0.0.1:1", "ws://", Platform::Ios),
             "ws_addr",
@@ -73,10 +76,20 @@ async fn bad_login_input_is_refused_before_anything_goes_on_the_wire() {
         (String::new(), token.clone(), None, "user_id is empty"),
         ("a".repeat(129), token.clone(), None, "129 bytes"),
         ("al\nice".into(), token.clone(), None, "control character"),
-        ("al\u{0}ice".into(), token.clone(), None, "control character"),
+        (
+            "al\u{0}ice".into(),
+            token.clone(),
+            None,
+            "control character",
+        ),
         ("alice".into(), String::new(), None, "token is empty"),
         ("alice".into(), "a b".into(), None, "token contains"),
-        ("alice".into(), token.clone(), Some(String::new()), "operation_id"),
+        (
+            "alice".into(),
+            token.clone(),
+            Some(String::new()),
+            "operation_id",
+        ),
     ];
     for (user, tok, op, expect) in cases {
         let detail = invalid(m.login(user.clone(), tok, op).await.unwrap_err());

@@ -51,7 +51,8 @@ async fn token_expiry_found_at_a_redial_ends_the_session_once() {
     let (m, rec) = logged_in(&server, "alice").await;
     server.advance_clock(Duration::from_secs(91 * 86_400));
     server.drop_connections();
-    rec.wait_for("token expired", |e| *e == Ev::TokenExpired).await;
+    rec.wait_for("token expired", |e| *e == Ev::TokenExpired)
+        .await;
     rec.wait_state("logged out", |s| {
         s.login_status == LoginStatus::LoggedOut && s.reason == StateReason::TokenExpired
     })
@@ -107,6 +108,13 @@ async fn token_rejected_by_the_user_info_call_fails_the_login() {
             .collect::<Vec<_>>(),
         [Ev::Connecting]
     );
-    assert_eq!(rec.count(|e| *e == Ev::TokenExpired), 0, "no session existed");
-    assert!(server.wait_online("alice", 0, WAIT).await, "the socket is closed");
+    assert_eq!(
+        rec.count(|e| *e == Ev::TokenExpired),
+        0,
+        "no session existed"
+    );
+    assert!(
+        server.wait_online("alice", 0, WAIT).await,
+        "the socket is closed"
+    );
 }

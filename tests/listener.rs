@@ -17,7 +17,10 @@ async fn a_listener_may_call_the_manager_from_inside_callbacks() {
     *rec.hook.lock().unwrap() = Some(Box::new(move |ev| {
         let Some(m) = weak.upgrade() else { return };
         // Synchronous getters from inside any callback.
-        seen2.lock().unwrap().push((m.login_status(), m.session_state().seq));
+        seen2
+            .lock()
+            .unwrap()
+            .push((m.login_status(), m.session_state().seq));
         if *ev == Ev::Kicked {
             // Even a blocking logout from inside a callback must not deadlock.
             block_on(m.logout(None)).unwrap();
@@ -106,6 +109,8 @@ async fn a_panicking_listener_does_not_break_delivery() {
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
         .unwrap();
-    rec.wait_for("connect_success after a panic", |e| *e == Ev::ConnectSuccess)
-        .await;
+    rec.wait_for("connect_success after a panic", |e| {
+        *e == Ev::ConnectSuccess
+    })
+    .await;
 }

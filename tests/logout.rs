@@ -96,7 +96,10 @@ async fn logout_while_reconnecting_tears_down_locally() {
     let returned = Instant::now();
     assert_eq!(m.login_status(), LoginStatus::LoggedOut);
     assert_eq!(m.connection_state(), ConnectionState::Disconnected);
-    assert!(requests(&server, "alice", 2003).is_empty(), "offline: no 2003");
+    assert!(
+        requests(&server, "alice", 2003).is_empty(),
+        "offline: no 2003"
+    );
     let dials_then = dials(&server, "alice");
     server.set_faults(Faults::default());
     // Prove the dial loop stopped: a fresh login of another manager connects, and
@@ -158,7 +161,9 @@ async fn shutdown_refuses_later_calls_and_logs_out() {
     m.shutdown();
     let returned = Instant::now();
     assert_eq!(
-        m.login("alice".into(), "a.b.c".into(), None).await.unwrap_err(),
+        m.login("alice".into(), "a.b.c".into(), None)
+            .await
+            .unwrap_err(),
         ImError::Shutdown
     );
     assert_eq!(m.logout(None).await.unwrap_err(), ImError::Shutdown);

@@ -66,9 +66,10 @@ async fn no_message_is_delivered_after_logout_returns() {
         .await
         .unwrap();
     server.push_text("bob", "alice", "second session");
-    rec.wait_for("new session message", |e| {
-        matches!(e, Ev::Message(m) if m.text.as_deref() == Some("second session"))
-    })
+    rec.wait_for(
+        "new session message",
+        |e| matches!(e, Ev::Message(m) if m.text.as_deref() == Some("second session")),
+    )
     .await;
     let stray: Vec<_> = rec
         .since(returned)

@@ -50,14 +50,23 @@ async fn tokens_stay_out_of_logs_errors_and_debug_output() {
     rec.wait_for("kicked", |e| *e == Ev::Kicked).await;
     let expired = server.user_token("alice", 2);
     server.advance_clock(std::time::Duration::from_secs(91 * 86_400));
-    let e1 = m.login("alice".into(), expired.clone(), None).await.unwrap_err();
+    let e1 = m
+        .login("alice".into(), expired.clone(), None)
+        .await
+        .unwrap_err();
     let malformed = "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln".to_owned();
-    let e2 = m.login("alice".into(), malformed.clone(), None).await.unwrap_err();
+    let e2 = m
+        .login("alice".into(), malformed.clone(), None)
+        .await
+        .unwrap_err();
     server.set_faults(Faults {
         dial_error: Some((1505, format!("echoing {malformed}"))),
         ..Faults::default()
     });
-    let e3 = m.login("alice".into(), malformed.clone(), None).await.unwrap_err();
+    let e3 = m
+        .login("alice".into(), malformed.clone(), None)
+        .await
+        .unwrap_err();
     for e in [&e1, &e2, &e3] {
         texts.push(format!("{e}"));
         texts.push(format!("{e:?}"));
@@ -67,7 +76,11 @@ async fn tokens_stay_out_of_logs_errors_and_debug_output() {
     texts.extend(rec.all().iter().map(|e| format!("{e:?}")));
     texts.extend(logs.0.lock().unwrap().iter().cloned());
     assert!(
-        logs.0.lock().unwrap().iter().any(|l| l.starts_with("imbridge")),
+        logs.0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("imbridge")),
         "the SDK logged something at trace level"
     );
     for secret in [&good, &expired, &malformed] {

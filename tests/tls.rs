@@ -35,8 +35,11 @@ async fn login_over_tls_with_a_trusted_private_root() {
         .unwrap();
     assert_eq!(user.user_id, "alice");
     server.push_text("bob", "alice", "over tls");
-    rec.wait_for("message", |e| matches!(e, Ev::Message(m) if m.text.as_deref() == Some("over tls")))
-        .await;
+    rec.wait_for(
+        "message",
+        |e| matches!(e, Ev::Message(m) if m.text.as_deref() == Some("over tls")),
+    )
+    .await;
     m.logout(None).await.unwrap();
     wait_request(&server, "alice", 2003).await;
 }

@@ -22,11 +22,11 @@ pub struct DialParams<'a> {
     pub compression: bool,
 }
 
-/// The URL to dial: `ws_addr` verbatim plus the percent-encoded query, with
-/// `sdkType=js` (JSON envelopes) and without `isMsgResp` (success is the 101 upgrade).
-/// The result holds the token: never log it.
-pub fn dial_url(ws_addr: &Url, p: &DialParams<'_>) -> String {
-    let mut url = ws_addr.as_str().to_owned();
+/// The request target of the upgrade: the path of `ws_addr` plus the
+/// percent-encoded query, with `sdkType=js` (JSON envelopes) and without
+/// `isMsgResp` (success is the 101 upgrade). It holds the token: never log it.
+pub fn dial_target(ws_addr: &Url, p: &DialParams<'_>) -> String {
+    let mut url = ws_addr.path().to_owned();
     let platform = p.platform_id.to_string();
     let mut pairs: Vec<(&str, &str)> = vec![
         ("sendID", p.user_id),
@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn url_carries_every_parameter_encoded() {
         let base = Url::parse("ws://127.0.0.1:10001").unwrap();
-        let u = dial_url(
+        let u = dial_target(
             &base,
             &DialParams {
                 user_id: "al ice&x",
@@ -96,10 +96,10 @@ mod tests {
         );
         assert_eq!(
             u,
-            "ws://127.0.0.1:10001/?sendID=al%20ice%26x&token=a.b%2Bc%2F%3D&platformID=2\
+            "/?sendID=al%20ice%26x&token=a.b%2Bc%2F%3D&platformID=2\
              &operationID=op1&isBackground=true&sdkType=js&compression=gzip"
         );
-        let parsed = Url::parse(&u).unwrap();
+        let parsed = base.join(&u).unwrap();
         let q: Vec<_> = parsed.query_pairs().collect();
         assert_eq!(q[0].1, "al ice&x");
         assert_eq!(q[1].1, "a.b+c/=");

@@ -21,7 +21,7 @@ use crate::{
     error::{Error, Result},
     model::{Message, UserInfo},
     protocol::{
-        dial::{dial_url, DialParams},
+        dial::{dial_target, DialParams},
         ids, pb, req,
     },
     reconnect::Backoff,
@@ -337,7 +337,7 @@ impl Actor {
 
     fn dial(&mut self, operation_id: String) {
         let Some(creds) = self.creds() else { return };
-        let url = dial_url(
+        let target = dial_target(
             &self.cfg.ws_addr,
             &DialParams {
                 user_id: &creds.user_id,
@@ -353,7 +353,7 @@ impl Actor {
         let timeout = self.cfg.request_timeout;
         log::debug!("dialing {} (operationID {operation_id})", self.cfg.ws_addr);
         self.link = Link::Dialing(Box::pin(async move {
-            ws::dial(&url, &ws_addr, &tls, timeout).await
+            ws::dial(&target, &ws_addr, &tls, timeout).await
         }));
     }
 

@@ -11,8 +11,7 @@ use std::{
 };
 
 use imbridge::{
-    ConnectionState, ImConfig, ImListener, ImManager, LoginStatus, Message, Platform,
-    SessionState,
+    ConnectionState, ImConfig, ImListener, ImManager, LoginStatus, Message, Platform, SessionState,
 };
 use imbridge_devserver::{DevServer, DevServerConfig, MultiLoginPolicy, ServerEvent};
 use tokio::sync::Notify;
@@ -54,7 +53,10 @@ impl Recorder {
     }
 
     fn push(&self, ev: Ev) {
-        self.events.lock().unwrap().push((Instant::now(), ev.clone()));
+        self.events
+            .lock()
+            .unwrap()
+            .push((Instant::now(), ev.clone()));
         if let Some(h) = self.hook.lock().unwrap().as_ref() {
             h(&ev);
         }
@@ -62,7 +64,12 @@ impl Recorder {
     }
 
     pub fn all(&self) -> Vec<Ev> {
-        self.events.lock().unwrap().iter().map(|(_, e)| e.clone()).collect()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect()
     }
 
     /// Events recorded at or after `t`.
@@ -78,7 +85,10 @@ impl Recorder {
 
     /// The OpenIM connection callbacks so far, in order.
     pub fn callbacks(&self) -> Vec<Ev> {
-        self.all().into_iter().filter(Ev::is_connection_callback).collect()
+        self.all()
+            .into_iter()
+            .filter(Ev::is_connection_callback)
+            .collect()
     }
 
     pub fn count(&self, pred: impl Fn(&Ev) -> bool) -> usize {
@@ -116,13 +126,20 @@ impl Recorder {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("timed out waiting for {n} × {what}; events: {:#?}", self.all());
+                panic!(
+                    "timed out waiting for {n} × {what}; events: {:#?}",
+                    self.all()
+                );
             }
         }
     }
 
     /// Waits for a state change matching `pred`.
-    pub async fn wait_state(&self, what: &str, pred: impl Fn(&SessionState) -> bool) -> SessionState {
+    pub async fn wait_state(
+        &self,
+        what: &str,
+        pred: impl Fn(&SessionState) -> bool,
+    ) -> SessionState {
         match self
             .wait_for(what, |e| matches!(e, Ev::State(s) if pred(s)))
             .await
@@ -197,9 +214,13 @@ pub fn manager(config: ImConfig) -> (Arc<ImManager>, Arc<Recorder>) {
 pub async fn logged_in(server: &DevServer, user: &str) -> (Arc<ImManager>, Arc<Recorder>) {
     let (m, rec) = manager(config(server));
     let token = server.user_token(user, 2);
-    m.login(user.into(), token, None).await.expect("login succeeds");
+    m.login(user.into(), token, None)
+        .await
+        .expect("login succeeds");
     assert_eq!(m.login_status(), LoginStatus::LoggedIn);
     assert_eq!(m.connection_state(), ConnectionState::Connected);
+    rec.wait_for("connect_success", |e| *e == Ev::ConnectSuccess)
+        .await;
     (m, rec)
 }
 

@@ -15,9 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use imbridge::{
-    ImConfig, ImListener, ImManager, LogLevel, Message, Platform, SessionState,
-};
+use imbridge::{ImConfig, ImListener, ImManager, LogLevel, Message, Platform, SessionState};
 use imbridge_devserver::{DevServer, DevServerConfig};
 use tokio::sync::mpsc;
 
@@ -28,7 +26,11 @@ fn started() -> Instant {
 
 fn say(who: &str, what: impl std::fmt::Display) {
     let t = started().elapsed();
-    println!("[{:>4}.{:03}s] {who:<8} {what}", t.as_secs(), t.subsec_millis());
+    println!(
+        "[{:>4}.{:03}s] {who:<8} {what}",
+        t.as_secs(),
+        t.subsec_millis()
+    );
 }
 
 /// A listener that narrates each callback and forwards it to the script.
@@ -108,6 +110,14 @@ async fn until(rx: &mut mpsc::UnboundedReceiver<String>, prefix: &str) -> Result
         .map_err(|_| format!("no {prefix} within 15 s"))?
 }
 
+/// Lets the connection age past the flap guard (2 × reconnect base = 1 s): a
+/// connection that dies younger counts as a failed attempt and waits out a backoff
+/// instead of being redialed at once.
+async fn settle(who: &str) {
+    say(who, "(chatting for a second)");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+}
+
 #[tokio::main]
 async fn main() {
     started();
@@ -132,7 +142,14 @@ async fn main() {
 
 async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
     let server = DevServer::start(DevServerConfig::default()).await?;
-    say("gateway", format!("dev gateway up: {} and {}", server.ws_addr(), server.api_addr()));
+    say(
+        "gateway",
+        format!(
+            "dev gateway up: {} and {}",
+            server.ws_addr(),
+            server.api_addr()
+        ),
+    );
     server.register_user("alice", "Alice");
     server.register_user("bob", "Bob");
     let config = || {
@@ -149,43 +166,72 @@ async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     say(
         "phone",
-        format!("login() -> Ok({:?}, nickname {:?}) in {:?}", user.user_id, user.nickname, t.elapsed()),
+        format!(
+            "login() -> Ok({:?}, nickname {:?}) in {:?}",
+            user.user_id,
+            user.nickname,
+            t.elapsed()
+        ),
     );
     until(&mut phone_events, "on_connect_success").await?;
 
-    say("script", "2. bob sends alice a message (POST /msg/send_msg on the gateway)");
+    say(
+        "script",
+        "2. bob sends alice a message (POST /msg/send_msg on the gateway)",
+    );
     server.push_text("bob", "alice", "hi alice, lunch at noon?");
     until(&mut phone_events, "on_recv_new_message").await?;
 
-    say("script", "3. alice logs in on a second Android device: the phone is kicked");
+    say(
+        "script",
+        "3. alice logs in on a second Android device: the phone is kicked",
+    );
     let (tablet, mut tablet_events) = device("device2", config())?;
     tablet
         .login("alice".into(), server.user_token("alice", 2), None)
         .await?;
     until(&mut tablet_events, "on_connect_success").await?;
     until(&mut phone_events, "on_kicked_offline").await?;
-    say("phone", format!("login_status() = {:?}", phone.login_status()));
+    say(
+        "phone",
+        format!("login_status() = {:?}", phone.login_status()),
+    );
 
-    say("script", "4. the phone app logs in again (which kicks device 2 in turn)");
+    say(
+        "script",
+        "4. the phone app logs in again (which kicks device 2 in turn)",
+    );
     tablet.shutdown();
     phone
         .login("alice".into(), server.user_token("alice", 2), None)
         .await?;
     until(&mut phone_events, "on_connect_success").await?;
 
-    say("script", "5. the network cuts the connection; imbridge redials by itself");
+    say(
+        "script",
+        "5. the network cuts the connection; imbridge redials by itself",
+    );
     let dropped = server.drop_connections();
     say("gateway", format!("dropped {dropped} connection(s)"));
     until(&mut phone_events, "on_connecting").await?;
     until(&mut phone_events, "on_connect_success").await?;
 
-    say("script", "6. 91 days pass: the token expires; the next dial meets 1501");
+    say(
+        "script",
+        "6. 91 days pass: the token expires; the next dial meets 1501",
+    );
     server.advance_clock(Duration::from_secs(91 * 86_400));
     server.drop_connections();
     until(&mut phone_events, "on_user_token_expired").await?;
-    say("phone", format!("login_status() = {:?}", phone.login_status()));
+    say(
+        "phone",
+        format!("login_status() = {:?}", phone.login_status()),
+    );
 
-    say("script", "7. the app fetches a fresh token, logs in, and finally logs out");
+    say(
+        "script",
+        "7. the app fetches a fresh token, logs in, and finally logs out",
+    );
     phone
         .login("alice".into(), server.user_token("alice", 2), None)
         .await?;
@@ -194,7 +240,11 @@ async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
     phone.logout(None).await?;
     say(
         "phone",
-        format!("logout() -> Ok in {:?}; login_status() = {:?}", t.elapsed(), phone.login_status()),
+        format!(
+            "logout() -> Ok in {:?}; login_status() = {:?}",
+            t.elapsed(),
+            phone.login_status()
+        ),
     );
     say("script", "done");
     Ok(())
@@ -269,7 +319,11 @@ impl RealServer {
         say("demo", "connected; Ctrl-C or end of input logs out");
         let stdin_closed = tokio::task::spawn_blocking(|| {
             let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            while std::io::stdin()
+                .read_line(&mut sink)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {
                 sink.clear();
             }
         });

@@ -19,7 +19,8 @@ pub enum ConnectionState {
     Disconnected,
     Connecting,
     Connected,
-    /// Redial number `attempt` (counted since the loss or the login) starts in `retry_in_ms`.
+    /// Connecting has failed `attempt` times in a row (a connection that dies within
+    /// 2 × the reconnect base counts as a failure); the next dial starts in `retry_in_ms`.
     WaitingToReconnect {
         attempt: u32,
         retry_in_ms: u64,

@@ -461,7 +461,7 @@ impl Actor {
         self.link = Link::Waiting(Box::pin(tokio::time::sleep(delay)));
         self.publish(
             ConnectionState::WaitingToReconnect {
-                attempt: self.backoff.failures() + 1,
+                attempt: self.backoff.failures(),
                 retry_in_ms: delay.as_millis() as u64,
             },
             reason,

@@ -18,8 +18,8 @@ pub enum ConnectionState {
     /// A dial is in progress.
     Connecting,
     Connected,
-    /// The next dial, numbered `attempt` since the connection was lost (or the login
-    /// began), starts in `retry_in_ms`.
+    /// Connecting has failed `attempt` times in a row (a connection that dies within
+    /// 2 × the reconnect base counts as a failure); the next dial starts in `retry_in_ms`.
     WaitingToReconnect {
         attempt: u32,
         retry_in_ms: u64,

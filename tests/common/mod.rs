@@ -38,13 +38,16 @@ impl Ev {
     }
 }
 
+/// Code run inside a callback.
+pub type Hook = Box<dyn Fn(&Ev) + Send + Sync>;
+
 /// A listener that records every callback and lets a test wait for one.
 #[derive(Default)]
 pub struct Recorder {
     events: Mutex<Vec<(Instant, Ev)>>,
     notify: Notify,
     /// Called from inside every callback, with the event (for re-entrancy tests).
-    pub hook: Mutex<Option<Box<dyn Fn(&Ev) + Send + Sync>>>,
+    pub hook: Mutex<Option<Hook>>,
 }
 
 impl Recorder {

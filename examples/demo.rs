@@ -207,6 +207,7 @@ async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     until(&mut phone_events, "on_connect_success").await?;
 
+    settle("phone").await;
     say(
         "script",
         "5. the network cuts the connection; imbridge redials by itself",
@@ -216,6 +217,7 @@ async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
     until(&mut phone_events, "on_connecting").await?;
     until(&mut phone_events, "on_connect_success").await?;
 
+    settle("phone").await;
     say(
         "script",
         "6. 91 days pass: the token expires; the next dial meets 1501",

@@ -49,14 +49,10 @@ async fn background_sends_2004_and_sets_is_background_on_the_next_dial() {
             ServerEvent::Dial { query, .. } => Some(query),
             _ => None,
         })
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(last_dial["isBackground"], "true");
-    let deadline = std::time::Instant::now() + WAIT;
-    while background_requests(&server).len() < 2 {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::task::yield_now().await;
-    }
+    wait_requests(&server, "alice", 2004, 2).await;
     m.set_app_background(false).await.unwrap();
     assert_eq!(background_requests(&server).last(), Some(&false));
     assert!(!server.online("alice")[0].background);

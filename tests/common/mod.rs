@@ -263,6 +263,24 @@ pub async fn wait_request(server: &DevServer, user: &str, req: i32) -> ServerEve
         .unwrap_or_else(|| panic!("the server saw no request {req} from {user}"))
 }
 
+/// Waits until the server has seen `n` requests `req` from `user`. The server scans
+/// each event once, so the counting predicate sees each request once.
+pub async fn wait_requests(server: &DevServer, user: &str, req: i32, n: usize) {
+    let u = user.to_owned();
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let found = server
+        .wait_for_event(
+            move |e| {
+                matches!(e, ServerEvent::Request { user_id, req_identifier, .. }
+                    if *user_id == u && *req_identifier == req)
+                    && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= n
+            },
+            WAIT,
+        )
+        .await;
+    assert!(found.is_some(), "fewer than {n} requests {req} from {user}");
+}
+
 /// Polls a future to completion on the current thread (for callbacks that block).
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     struct Unpark(std::thread::Thread);

@@ -1,0 +1,213 @@
+//! Answers to binary requests (protocol §4), one reqIdentifier at a time.
+
+use prost::Message as _;
+
+use crate::codes::{self, CodeError};
+use crate::envelope::{self, Req};
+use crate::events::ServerEvent;
+use crate::messages;
+use crate::pb;
+use crate::shared::Shared;
+
+/// `WSGetNewestSeq`.
+const GET_NEWEST_SEQ: i32 = 1001;
+/// `WSPullMsgBySeqList`.
+const PULL_BY_SEQ_LIST: i32 = 1002;
+/// `WSSendMsg`.
+const SEND_MSG: i32 = 1003;
+/// `WSSendSignalMsg`.
+const SEND_SIGNAL_MSG: i32 = 1004;
+/// `WSPullMsg`.
+const PULL_MSG: i32 = 1005;
+/// `WSGetConvMaxReadSeq`.
+const GET_CONV_MAX_READ_SEQ: i32 = 1006;
+/// `WsPullConvLastMessage`.
+const PULL_CONV_LAST_MESSAGE: i32 = 1007;
+/// `WsLogoutMsg`.
+pub(crate) const LOGOUT: i32 = 2003;
+/// `WsSetBackgroundStatus`.
+const SET_BACKGROUND: i32 = 2004;
+/// `WsSubUserOnlineStatus`.
+const SUB_USER_ONLINE_STATUS: i32 = 2005;
+
+/// Who sent the request.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnIdentity {
+    pub id: u64,
+    pub user_id: String,
+    pub platform_id: i32,
+}
+
+/// What the connection does with a request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Write this (uncompressed) envelope; with `logout`, close the connection after it.
+    Reply { resp: Vec<u8>, logout: bool },
+    /// Write nothing (the `ignore_requests` fault).
+    Silent,
+    /// Drop the TCP connection without a reply (protocol violation).
+    Drop(String),
+}
+
+type HandlerResult = Result<Option<Vec<u8>>, CodeError>;
+
+fn bad_payload(what: &str, e: prost::DecodeError) -> CodeError {
+    CodeError::new(
+        codes::SERVER_INTERNAL,
+        format!("error unmarshaling {what}: {e}"),
+    )
+}
+
+/// The struct validation some handlers run on the envelope (`required` operationID/msgIncr).
+fn validate_envelope(req: &Req) -> Result<(), CodeError> {
+    if req.operation_id.is_empty() || req.msg_incr.is_empty() {
+        return Err(CodeError::new(
+            codes::SERVER_INTERNAL,
+            "validation failed: operationID and msgIncr are required",
+        ));
+    }
+    Ok(())
+}
+
+/// An encoded reply payload (`""` on the wire when the message is empty).
+fn payload<M: prost::Message>(m: &M) -> HandlerResult {
+    Ok(Some(m.encode_to_vec()))
+}
+
+/// Handles one decoded request from `conn`: records it, enforces the envelope rules (sendID
+/// must be the connection's user, reqIdentifier must be known), applies the
+/// `ignore_requests` fault, then answers.
+pub(crate) fn handle(shared: &Shared, conn: &ConnIdentity, req: &Req) -> Action {
+    shared.record(ServerEvent::Request {
+        user_id: conn.user_id.clone(),
+        platform_id: conn.platform_id,
+        req_identifier: req.req_identifier,
+        msg_incr: req.msg_incr.clone(),
+        operation_id: req.operation_id.clone(),
+        data: req.data.clone(),
+    });
+    if req.send_id != conn.user_id {
+        return Action::Drop("protocol violation: sendID is not the connection's user".into());
+    }
+    let known = matches!(req.req_identifier, 1001..=1007 | 2003..=2005);
+    if !known {
+        return Action::Drop(format!(
+            "protocol violation: unknown reqIdentifier {}",
+            req.req_identifier
+        ));
+    }
+    if shared
+        .faults()
+        .ignore_requests
+        .contains(&req.req_identifier)
+    {
+        return Action::Silent;
+    }
+    let result = answer(shared, conn, req);
+    let (code, msg, data) = match &result {
+        Ok(data) => (0, String::new(), data.as_deref()),
+        Err(e) => (e.code, e.msg.clone(), None),
+    };
+    Action::Reply {
+        resp: envelope::encode_resp(
+            req.req_identifier,
+            &req.msg_incr,
+            &req.operation_id,
+            code,
+            &msg,
+            data,
+        ),
+        logout: req.req_identifier == LOGOUT,
+    }
+}
+
+fn answer(shared: &Shared, conn: &ConnIdentity, req: &Req) -> HandlerResult {
+    let data = req.data.as_slice();
+    match req.req_identifier {
+        GET_NEWEST_SEQ => {
+            let r = pb::GetMaxSeqReq::decode(data).map_err(|e| bad_payload("GetMaxSeqReq", e))?;
+            if r.user_id != conn.user_id {
+                return Err(CodeError::new(
+                    codes::NO_PERMISSION,
+                    "no permission for this userID",
+                ));
+            }
+            let st = shared.hub.lock();
+            let mut resp = pb::GetMaxSeqResp::default();
+            for conv in st.user_convs.get(&conn.user_id).into_iter().flatten() {
+                if let Some(&seq) = st.seqs.get(conv).filter(|s| **s > 0) {
+                    resp.max_seqs.insert(conv.clone(), seq);
+                }
+            }
+            payload(&resp)
+        }
+        PULL_BY_SEQ_LIST => {
+            pb::PullMessageBySeqsReq::decode(data)
+                .map_err(|e| bad_payload("PullMessageBySeqsReq", e))?;
+            validate_envelope(req)?;
+            Ok(Some(Vec::new()))
+        }
+        SEND_MSG => {
+            let msg = pb::MsgData::decode(data).map_err(|e| bad_payload("MsgData", e))?;
+            let sent = messages::send_from_client(shared, &conn.user_id, msg, &req.operation_id)?;
+            payload(&pb::SendMsgResp {
+                server_msg_id: sent.server_msg_id,
+                client_msg_id: sent.client_msg_id,
+                send_time: sent.send_time,
+                modify: None,
+            })
+        }
+        SEND_SIGNAL_MSG => Err(CodeError::new(
+            codes::SERVER_INTERNAL,
+            "signal messages are not supported",
+        )),
+        PULL_MSG => {
+            pb::GetSeqMessageReq::decode(data).map_err(|e| bad_payload("GetSeqMessageReq", e))?;
+            validate_envelope(req)?;
+            Ok(Some(Vec::new()))
+        }
+        GET_CONV_MAX_READ_SEQ => {
+            pb::GetConversationsHasReadAndMaxSeqReq::decode(data)
+                .map_err(|e| bad_payload("GetConversationsHasReadAndMaxSeqReq", e))?;
+            validate_envelope(req)?;
+            Ok(Some(Vec::new()))
+        }
+        PULL_CONV_LAST_MESSAGE => {
+            pb::GetLastMessageReq::decode(data).map_err(|e| bad_payload("GetLastMessageReq", e))?;
+            Ok(Some(Vec::new()))
+        }
+        LOGOUT => {
+            pb::DelUserPushTokenReq::decode(data)
+                .map_err(|e| bad_payload("DelUserPushTokenReq", e))?;
+            Ok(Some(Vec::new()))
+        }
+        SET_BACKGROUND => {
+            let r = pb::SetAppBackgroundStatusReq::decode(data)
+                .map_err(|e| bad_payload("SetAppBackgroundStatusReq", e))?;
+            validate_envelope(req)?;
+            shared.hub.set_background(conn.id, r.is_background);
+            Ok(None)
+        }
+        SUB_USER_ONLINE_STATUS => {
+            let r = pb::SubUserOnlineStatus::decode(data)
+                .map_err(|e| bad_payload("SubUserOnlineStatus", e))?;
+            let mut tips = pb::SubUserOnlineStatusTips::default();
+            for user in r.subscribe_user_id {
+                let mut platforms: Vec<i32> = shared
+                    .hub
+                    .online(&user)
+                    .iter()
+                    .map(|c| c.platform_id)
+                    .collect();
+                platforms.sort_unstable();
+                platforms.dedup();
+                tips.subscribers.push(pb::SubUserOnlineStatusElem {
+                    user_id: user,
+                    online_platform_i_ds: platforms,
+                });
+            }
+            payload(&tips)
+        }
+        _ => Err(CodeError::new(codes::SERVER_INTERNAL, "unreachable")),
+    }
+}

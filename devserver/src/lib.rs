@@ -1,0 +1,101 @@
+//! # imbridge-devserver
+//!
+//! A loopback, OpenIM-v3-compatible server for developing and testing imbridge: the WebSocket
+//! gateway (`msggateway`, default port 10001) and the HTTP API (default port 10002), in one
+//! process, with no database. It follows `openim-protocol.md` (Appendix B and C) and the real
+//! server's sources: the dial checks and their order, HTTP-200 JSON dial errors, the
+//! `isMsgResp` text frames, the `sdkType=js` JSON envelope with optional gzip, heartbeats and
+//! read deadlines, multi-login policies 0/1/4/5 at token time and connection time, kicks,
+//! logout, background status, and the API endpoints `/auth/get_admin_token`,
+//! `/auth/get_user_token`, `/user/user_register`, `/user/get_users_info`, `/auth/parse_token`,
+//! `/auth/force_logout` and `/msg/send_msg`, plus the data-sync endpoints the published JS
+//! client calls after connecting (`/friend/get_incremental_friends`,
+//! `/friend/get_full_friend_user_ids`, `/group/get_incremental_join_groups`,
+//! `/group/get_full_join_group_ids`, `/conversation/get_incremental_conversations`,
+//! `/conversation/get_not_notify_conversation_ids`, `/jssdk/get_active_conversations`,
+//! `/jssdk/get_conversations`) so that `@openim/client-sdk` can be used as a judge.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use imbridge_devserver::{DevServer, DevServerConfig};
+//! let server = DevServer::start(DevServerConfig::default()).await?;
+//! let token = server.user_token("u1", 5);
+//! // dial server.ws_addr() with ?sendID=u1&token=…&platformID=5&operationID=…&isBackground=false&sdkType=js
+//! # let _ = token;
+//! # Ok(()) }
+//! ```
+//!
+//! Tests drive it through [`DevServer`]: mint tokens, push messages, kick, drop connections,
+//! switch [`Faults`] on, move the clock, and wait for [`ServerEvent`]s without sleeping.
+//! The binary `imbridge-devserver` runs it standalone (`--help` lists the flags).
+//!
+//! ## Differences from the real server (deliberate)
+//!
+//! * **Tokens carry a random `jti` claim**, so two tokens minted for the same user and platform
+//!   within one second differ (the real server's are identical, protocol Appendix C.1). Tests
+//!   can therefore mint a second device's token at once and still see the first one kicked.
+//! * Only the `sdkType=js` JSON envelope is implemented; a dial with `sdkType` `""` or `go`
+//!   (gob) is refused with errCode 1602 and an errDlt saying so.
+//! * Where the real server's choice depends on Go map / Redis hash order (which token survives
+//!   a token-time kick), the dev gateway is deterministic: platforms in ascending ID order,
+//!   the newest token kept.
+//! * Messages are not stored for pulling: 1002, 1005, 1006 and 1007 answer a valid empty
+//!   payload (`data: ""`). 1001 reports the real max seq of each single-chat conversation the
+//!   user took part in. Only single chats (sessionType 1) can be sent; pushes go to the
+//!   receiver's connections only (no sender sync). 1004 answers errCode 500.
+//! * 2005 answers the subscribed users' current online platforms, but later status changes
+//!   are not pushed.
+//! * Admin tokens are never kicked by multi-login; [`DevServer::user_token`] mints for any
+//!   platform ID (the endpoint refuses platform 10 and admin users).
+//! * There are no friends, groups or conversation settings: the JS sync endpoints answer
+//!   valid empty data, and `/jssdk/*` (protobuf only) reports the single chats messages were
+//!   sent in, with read seq 0.
+//! * Unknown HTTP paths answer HTTP 404 with a JSON body (gin answers plain text), and dial
+//!   error responses carry `Connection: close`.
+//! * With [`Faults::released_quirks`] the server imitates v3.8.3-patch.16 instead of main.
+
+#![warn(missing_docs)]
+
+mod api;
+mod api_endpoints;
+mod clock;
+mod codes;
+mod config;
+mod conn;
+mod dialargs;
+mod envelope;
+mod events;
+mod faults;
+mod gateway;
+mod gojson;
+mod handlers;
+mod handshake;
+mod hub;
+mod jssync;
+mod jwt;
+mod messages;
+mod pb;
+mod platform;
+mod policy;
+mod server;
+mod shared;
+mod tasks;
+mod tls;
+mod tokens;
+mod users;
+
+pub mod cli;
+
+/// Server-side wire helpers for crafting frames in tests: the response envelope encoder, gzip,
+/// and the protobuf payload types (`PushMessages`, `PullMsgs`, `MsgData`, …).
+pub mod wire {
+    pub use crate::envelope::{encode_resp, gzip};
+    pub use crate::pb::*;
+}
+
+pub use config::{DevServerConfig, MultiLoginPolicy, TlsIdentity};
+pub use events::ServerEvent;
+pub use faults::{Faults, RawFrame};
+pub use hub::ConnInfo;
+pub use server::DevServer;
+pub use wire::*;

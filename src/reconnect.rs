@@ -5,8 +5,10 @@
 //! - After the n-th failed attempt in a row the wait is drawn uniformly from
 //!   `[0, min(cap, base · 2^(n-1))]` ("full jitter"), so a crowd of clients that lost
 //!   the same server spreads its redials out.
-//! - [`Backoff::reset`] after a successful connect (or when the network comes back, or
-//!   the app returns to the foreground) starts over.
+//! - [`Backoff::reset`] starts over. The session calls it once a connection has
+//!   proved stable (stayed up for 2 × base), when the network comes back, and when the
+//!   app returns to the foreground; a connection that dies younger counts as one more
+//!   failed attempt, so a server that accepts and drops at once is not hammered.
 //! - It never gives up; the session stops asking on logout, kick and token errors.
 
 use std::time::Duration;

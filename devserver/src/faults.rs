@@ -16,6 +16,9 @@ pub struct Faults {
     pub dial_error: Option<(i32, String)>,
     /// Answer every upgrade request with this HTTP status and a short text body (no upgrade).
     pub dial_http_status: Option<u16>,
+    /// Upgrade a valid dial (101), then close the TCP connection at once, before registering
+    /// it: the client sees the server vanish mid-login (or right after a redial).
+    pub close_after_upgrade: bool,
     /// Established connections stop reading and writing entirely (no pongs, no replies, no
     /// read deadline, TCP left open); new dials still upgrade, then stall too. Clearing the fault
     /// resumes them.

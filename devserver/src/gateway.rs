@@ -162,16 +162,17 @@ async fn dial(shared: Arc<Shared>, mut io: BoxIo) {
     };
 
     if let Some(status) = faults.dial_http_status {
+        // Recorded before answering, so a test that saw the answer sees the event.
+        record(None, i32::from(status));
         let _ =
             handshake::write_status(&mut io, status, "dev gateway fault: dial_http_status").await;
-        record(None, i32::from(status));
         linger_close(&mut io).await;
         return;
     }
     if let Some((code, msg)) = &faults.dial_error {
         let body = envelope::status_json(*code, msg, "fault");
-        let _ = handshake::write_json_200(&mut io, &body).await;
         record(None, *code);
+        let _ = handshake::write_json_200(&mut io, &body).await;
         linger_close(&mut io).await;
         return;
     }
@@ -187,10 +188,10 @@ async fn dial(shared: Arc<Shared>, mut io: BoxIo) {
             args,
         }) => {
             log::info!("dial refused: errCode={} errDlt={}", e.code, e.dlt);
+            record(args.as_ref(), e.code);
             let _ =
                 handshake::write_json_200(&mut io, &envelope::status_json(e.code, &e.msg, &e.dlt))
                     .await;
-            record(args.as_ref(), e.code);
             linger_close(&mut io).await;
             return;
         }
@@ -217,6 +218,10 @@ async fn dial(shared: Arc<Shared>, mut io: BoxIo) {
     let Some(mut ws) = upgrade(io, &head, leftover, Some(&args), &record).await else {
         return;
     };
+    if faults.close_after_upgrade {
+        log::info!("fault close_after_upgrade: closing right after 101");
+        return;
+    }
     if args.send_response {
         let ok = Message::text(envelope::STATUS_OK_TEXT);
         if !matches!(

@@ -408,7 +408,7 @@ impl Actor {
             }
             Phase::LoggedIn(_) => {
                 log::info!("reconnected");
-                self.backoff.reset();
+                // The backoff is reset only once this connection proves stable (see on_lost).
                 self.publish(ConnectionState::Connected, StateReason::Reconnected);
                 self.emit(Event::ConnectSuccess);
             }
@@ -427,6 +427,8 @@ impl Actor {
         match &mut self.phase {
             Phase::LoggedOut => {}
             Phase::LoggingIn(attempt) => {
+                // The user-info call belonged to the connection that just failed.
+                attempt.fetch = None;
                 if err.is_token_error() {
                     return self.fail_login(err);
                 }
@@ -567,7 +569,6 @@ impl Actor {
                     creds: attempt.creds,
                     user: user.clone(),
                 }));
-                self.backoff.reset();
                 self.publish(ConnectionState::Connected, StateReason::LoggedIn);
                 self.emit(Event::ConnectSuccess);
                 for m in attempt.held {

@@ -66,6 +66,11 @@ impl Recorder {
         self.notify.notify_waiters();
     }
 
+    /// Every event with the time it was recorded.
+    pub fn timed(&self) -> Vec<(Instant, Ev)> {
+        self.events.lock().unwrap().clone()
+    }
+
     pub fn all(&self) -> Vec<Ev> {
         self.events
             .lock()
@@ -217,9 +222,12 @@ pub fn manager(config: ImConfig) -> (Arc<ImManager>, Arc<Recorder>) {
 pub async fn logged_in(server: &DevServer, user: &str) -> (Arc<ImManager>, Arc<Recorder>) {
     let (m, rec) = manager(config(server));
     let token = server.user_token(user, 2);
+    let seq_requests = requests(server, user, 1001).len();
     m.login(user.into(), token, None)
         .await
         .expect("login succeeds");
+    // The server has registered the connection once it has answered the first 1001.
+    wait_requests(server, user, 1001, seq_requests + 1).await;
     assert_eq!(m.login_status(), LoginStatus::LoggedIn);
     assert_eq!(m.connection_state(), ConnectionState::Connected);
     rec.wait_for("connect_success", |e| *e == Ev::ConnectSuccess)

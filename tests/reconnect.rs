@@ -143,8 +143,65 @@ async fn a_stalled_connection_is_declared_dead_and_replaced() {
     .await;
     let took = stalled.elapsed();
     assert!(took.as_millis() >= 300, "declared dead too early: {took:?}");
+    assert!(
+        took.as_millis() < 1_400,
+        "found in about the timeout: {took:?}"
+    );
     server.set_faults(Faults::default());
     rec.wait_count("reconnected", 2, |e| *e == Ev::ConnectSuccess)
         .await;
     assert_eq!(m.login_status(), LoginStatus::LoggedIn);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_pings_keep_a_released_server_from_timing_out() {
+    // v3.8.3-patch.16 does not re-arm its read deadline on pongs: only frames the
+    // client sends keep the connection. Server deadline 600 ms, client pings every 150 ms.
+    let server = server_with(|c| c.read_deadline = std::time::Duration::from_millis(600)).await;
+    server.set_faults(imbridge_devserver::Faults {
+        released_quirks: true,
+        ..Default::default()
+    });
+    let mut cfg = config(&server);
+    cfg.heartbeat_interval_ms = 150;
+    cfg.dead_connection_timeout_ms = 2_000;
+    let (m, rec) = manager(cfg);
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    // 12 pings = 1.8 s, three times the server's deadline.
+    wait_pings(&server, "alice", 12).await;
+    assert_eq!(rec.count(|e| *e == Ev::ConnectSuccess), 1, "never dropped");
+    assert_eq!(m.connection_state(), ConnectionState::Connected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_pings_are_answered() {
+    // The server pings Web connections every 9/10 of its 400 ms deadline and drops a
+    // connection whose pong does not come; the client's own heartbeat is slow here.
+    let server = server_with(|c| c.read_deadline = std::time::Duration::from_millis(400)).await;
+    let mut cfg = config(&server);
+    cfg.platform = imbridge::Platform::Web;
+    cfg.heartbeat_interval_ms = 20_000;
+    cfg.dead_connection_timeout_ms = 30_000;
+    let (m, rec) = manager(cfg);
+    m.login("alice".into(), server.user_token("alice", 5), None)
+        .await
+        .unwrap();
+    // Observe for four server deadlines: the connection must survive on pongs alone.
+    let observed = Instant::now();
+    while observed.elapsed() < std::time::Duration::from_millis(1_600) {
+        let closed = server
+            .wait_for_event(
+                |e| matches!(e, ServerEvent::Closed { user_id, .. } if user_id == "alice"),
+                std::time::Duration::from_millis(1_600),
+            )
+            .await;
+        assert!(
+            closed.is_none(),
+            "the server dropped the connection: {closed:?}"
+        );
+    }
+    assert_eq!(rec.count(|e| *e == Ev::ConnectSuccess), 1);
+    assert_eq!(m.connection_state(), ConnectionState::Connected);
 }

@@ -33,8 +33,6 @@ pub(crate) type BoxIo = Box<dyn Io>;
 pub(crate) const MAX_MESSAGE: usize = 51_200;
 /// Write deadline for one frame.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Server ping period for Web connections (`pongWait * 9 / 10`).
-const PING_PERIOD: Duration = Duration::from_secs(27);
 
 /// The tungstenite settings of the gateway (51200-byte inbound limit).
 pub(crate) fn ws_config() -> WebSocketConfig {
@@ -123,8 +121,10 @@ impl Conn {
     }
 
     fn new_ping_timer(&self) -> Option<Interval> {
+        // The real server pings Web connections every pongWait * 9 / 10 (27 s of 30 s).
+        let period = self.shared.config.read_deadline * 9 / 10;
         (self.ident.platform_id == platform::WEB).then(|| {
-            let mut i = tokio::time::interval_at(Instant::now() + PING_PERIOD, PING_PERIOD);
+            let mut i = tokio::time::interval_at(Instant::now() + period, period);
             i.set_missed_tick_behavior(MissedTickBehavior::Delay);
             i
         })

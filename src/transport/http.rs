@@ -1,7 +1,10 @@
 //! The OpenIM HTTP API client: POST JSON with `operationID` and `token` headers,
 //! reply envelope `{errCode, errMsg, errDlt, data}` (openim-protocol.md §7).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError, Weak},
+    time::Duration,
+};
 
 use rustls::ClientConfig;
 use serde::{de::DeserializeOwned, Serialize};
@@ -14,26 +17,24 @@ use crate::{
     redact::Token,
 };
 
-/// One session's API client. Cheap to clone; connections are pooled briefly.
+/// One session's API client. The underlying HTTP client (connection pool, TLS) is
+/// shared by every session that uses the same TLS configuration, so thousands of
+/// sessions in one process cost one pool, not thousands.
 #[derive(Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
     base: Url,
+    timeout: Duration,
 }
 
 impl ApiClient {
     /// A client for `base` (the config's `api_addr`); every call times out after `timeout`.
     pub fn new(base: Url, tls: &Arc<ClientConfig>, timeout: Duration) -> Result<ApiClient> {
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls((**tls).clone())
-            .timeout(timeout)
-            .pool_max_idle_per_host(1)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Error::Internal {
-                detail: format!("HTTP client: {e}"),
-            })?;
-        Ok(ApiClient { http, base })
+        Ok(ApiClient {
+            http: shared_client(tls)?,
+            base,
+            timeout,
+        })
     }
 
     /// POSTs `body` to `path` and returns the envelope's `data` (absent → `None`).
@@ -49,6 +50,7 @@ impl ApiClient {
         let resp = self
             .http
             .post(url)
+            .timeout(self.timeout)
             .header("operationID", operation_id)
             .header("token", token.expose())
             .json(body)
@@ -103,6 +105,30 @@ impl ApiClient {
     }
 }
 
+/// The process-wide HTTP client for one TLS configuration (keyed by identity; the
+/// default configuration is itself shared, so almost every session lands on one client).
+fn shared_client(tls: &Arc<ClientConfig>) -> Result<reqwest::Client> {
+    static CLIENTS: Mutex<Vec<(Weak<ClientConfig>, reqwest::Client)>> = Mutex::new(Vec::new());
+    let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+    clients.retain(|(cfg, _)| cfg.strong_count() > 0);
+    if let Some((_, client)) = clients
+        .iter()
+        .find(|(cfg, _)| cfg.upgrade().is_some_and(|c| Arc::ptr_eq(&c, tls)))
+    {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls((**tls).clone())
+        .pool_max_idle_per_host(16)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Error::Internal {
+            detail: format!("HTTP client: {e}"),
+        })?;
+    clients.push((Arc::downgrade(tls), client.clone()));
+    Ok(client)
+}
+
 /// `base` + `path`, keeping any path prefix of `base` (e.g. behind a reverse proxy).
 fn join(base: &Url, path: &str) -> String {
     format!("{}{}", base.as_str().trim_end_matches('/'), path)
@@ -111,10 +137,18 @@ fn join(base: &Url, path: &str) -> String {
 fn transport_error(path: &str, e: reqwest::Error) -> Error {
     let timed_out = e.is_timeout();
     let e = e.without_url();
+    // reqwest's own text is terse ("error sending request"); the causes say why.
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
     if timed_out {
-        Error::timeout(format!("{path}: {e}"))
+        Error::timeout(format!("{path}: {text}"))
     } else {
-        Error::network(format!("{path}: {e}"))
+        Error::network(format!("{path}: {text}"))
     }
 }
 

@@ -50,6 +50,9 @@ pub enum DialError {
 /// The largest frame or message accepted from the server (the Go SDK reads at most 1 MiB).
 pub const MAX_INBOUND_BYTES: usize = MAX_INFLATED_BYTES;
 
+/// The WebSocket read buffer of one connection.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// The largest upgrade response head, and the largest refusal body, read.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -171,7 +174,10 @@ async fn upgrade(
                 "the gateway's Sec-WebSocket-Accept does not match".into(),
             ));
         }
+        // Frames are small (a few hundred bytes); a small read buffer keeps an idle
+        // session cheap (tungstenite's default is 128 KiB per connection).
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(MAX_INBOUND_BYTES))
             .max_frame_size(Some(MAX_INBOUND_BYTES));
         let rest = buf.split_off(head_len);

@@ -23,6 +23,9 @@ pub(crate) enum Endpoint {
     ParseToken,
     ForceLogout,
     SendMsg,
+    /// Dev-only (not in OpenIM): abruptly close every gateway connection, for
+    /// benchmarks and clients that are not driven from Rust.
+    DevDropConnections,
     // Data sync of the JS client (see `jssync`).
     FriendIncremental,
     FriendFullIds,
@@ -45,6 +48,7 @@ impl Endpoint {
             "/auth/parse_token" => Self::ParseToken,
             "/auth/force_logout" => Self::ForceLogout,
             "/msg/send_msg" => Self::SendMsg,
+            "/dev/drop_connections" => Self::DevDropConnections,
             "/friend/get_incremental_friends" => Self::FriendIncremental,
             "/friend/get_full_friend_user_ids" => Self::FriendFullIds,
             "/group/get_incremental_join_groups" => Self::GroupIncremental,
@@ -140,6 +144,11 @@ pub(crate) fn call(endpoint: Endpoint, ctx: &ApiCtx<'_>, body: &Map<String, Valu
             Ok(None)
         }
         Endpoint::SendMsg => send_msg(ctx, body),
+        Endpoint::DevDropConnections => {
+            require_admin(ctx)?;
+            let dropped = ctx.shared.drop_connections();
+            Ok(Some(format!(r#"{{"dropped":{dropped}}}"#)))
+        }
         Endpoint::FriendIncremental | Endpoint::GroupIncremental => jssync::empty_incremental(true),
         Endpoint::ConversationIncremental => jssync::empty_incremental(false),
         Endpoint::FriendFullIds => jssync::empty_full_ids("userIDs"),

@@ -148,11 +148,7 @@ impl DevServer {
 
     /// Closes every WebSocket connection at once, without any frame; returns how many.
     pub fn drop_connections(&self) -> usize {
-        let all = self.shared.hub.remove_all();
-        for c in &all {
-            c.kill.kill("dropped");
-        }
-        all.len()
+        self.shared.drop_connections()
     }
 
     /// Replaces the faults in force.

@@ -28,6 +28,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Abruptly closes every gateway connection (no frame); returns how many.
+    pub(crate) fn drop_connections(&self) -> usize {
+        let all = self.hub.remove_all();
+        for c in &all {
+            c.kill.kill("dropped");
+        }
+        all.len()
+    }
+
     /// A fresh state for `config`, with the admin users registered.
     pub(crate) fn new(config: DevServerConfig) -> Arc<Self> {
         let shared = Arc::new(Self {

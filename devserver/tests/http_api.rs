@@ -280,3 +280,24 @@ async fn js_client_sync_endpoints_answer_valid_data() {
     assert_eq!(conv.user.as_ref().unwrap().nickname, "Two");
     assert_eq!((conv.max_seq, resp.unread_count), (1, 1));
 }
+
+#[tokio::test]
+async fn dev_drop_connections_closes_every_connection_for_admins_only() {
+    let server = start().await;
+    let token = server.user_token("u1", 2);
+    let mut ws = dial(&server, &query("u1", &token, 2))
+        .await
+        .expect("upgrade");
+    assert!(
+        server
+            .wait_online("u1", 1, std::time::Duration::from_secs(5))
+            .await
+    );
+    let denied = api(&server, "/dev/drop_connections", Some(&token), "{}").await;
+    assert_eq!(denied["errCode"], 1002, "{denied}");
+    let admin = admin(&server).await;
+    let r = api(&server, "/dev/drop_connections", Some(&admin), "{}").await;
+    assert_eq!(r["errCode"], 0, "{r}");
+    assert_eq!(r["data"]["dropped"], 1, "{r}");
+    expect_closed(&mut ws).await;
+}

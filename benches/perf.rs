@@ -205,10 +205,24 @@ async fn in_process_server() -> DevServer {
 
 // ----- benchmarks ------------------------------------------------------------------
 
+/// Login latency (login() called → Ok), logout between samples. Once against the
+/// in-process gateway, once against the gateway process the JS peer also uses.
 async fn bench_login(out: &mut BTreeMap<String, String>) {
     let server = in_process_server().await;
-    let m = ImManager::new(config(server.api_addr(), server.ws_addr())).unwrap();
     let token = server.user_token("bench", 2);
+    summarize(
+        "login",
+        login_samples(server.api_addr(), server.ws_addr(), token).await,
+        out,
+    );
+    let process = ServerProcess::start();
+    let token = tokens(&process.api, &["bench".to_string()]).await.remove(0);
+    let samples = login_samples(process.api.clone(), process.ws.clone(), token).await;
+    summarize("login_process_gateway", samples, out);
+}
+
+async fn login_samples(api: String, ws: String, token: String) -> Vec<f64> {
+    let m = ImManager::new(config(api, ws)).unwrap();
     for _ in 0..200 {
         m.login("bench".into(), token.clone(), None).await.unwrap();
         m.logout(None).await.unwrap();
@@ -220,7 +234,7 @@ async fn bench_login(out: &mut BTreeMap<String, String>) {
         us.push(t.elapsed().as_secs_f64() * 1e6);
         m.logout(None).await.unwrap();
     }
-    summarize("login", us, out);
+    us
 }
 
 async fn bench_redial(out: &mut BTreeMap<String, String>) {
@@ -437,6 +451,9 @@ async fn tokens(api: &str, users: &[String]) -> Vec<String> {
         .await
 }
 
+/// Idle cost of one connected session over `IMBRIDGE_IDLE_SECS` (default 60 s): once
+/// with the default 25 s heartbeat, once with a heartbeat longer than the window, so
+/// the difference is what the heartbeat itself costs.
 async fn bench_idle(out: &mut BTreeMap<String, String>) {
     let secs: u64 = std::env::var("IMBRIDGE_IDLE_SECS")
         .ok()
@@ -445,28 +462,33 @@ async fn bench_idle(out: &mut BTreeMap<String, String>) {
     let server = ServerProcess::start();
     let users = vec!["idle".to_string()];
     let token = tokens(&server.api, &users).await.remove(0);
-    let m = ImManager::new(config(server.api.clone(), server.ws.clone())).unwrap();
-    m.login("idle".into(), token, None).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await; // settle after the login
-    let (cs0, cpu0, t0) = (context_switches(), cpu_time(), Instant::now());
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (cs1, cpu1, dt) = (context_switches(), cpu_time(), t0.elapsed());
-    let per_min = (cs1 - cs0) as f64 * 60.0 / dt.as_secs_f64();
-    let cpu_pct = (cpu1 - cpu0).as_secs_f64() / dt.as_secs_f64() * 100.0;
-    println!(
-        "idle (1 session, heartbeat 25 s, {secs} s): {} context switches = {per_min:.1}/min; CPU {cpu_pct:.3} %",
-        cs1 - cs0
-    );
-    println!(
-        "  (this count includes the bench's own sleeping main thread: 1 wake-up per {secs} s)"
-    );
-    out.insert(
-        "idle".into(),
-        format!(
-            r#"{{"seconds":{secs},"wakeups_per_min":{per_min:.1},"cpu_percent":{cpu_pct:.3}}}"#
-        ),
-    );
-    m.logout(None).await.unwrap();
+    for (label, heartbeat_ms) in [
+        ("idle", 25_000u64),
+        ("idle_no_heartbeat", 1_000 * (secs + 60)),
+    ] {
+        let mut cfg = config(server.api.clone(), server.ws.clone());
+        cfg.heartbeat_interval_ms = heartbeat_ms;
+        cfg.dead_connection_timeout_ms = heartbeat_ms + 5_000;
+        let m = ImManager::new(cfg).unwrap();
+        m.login("idle".into(), token.clone(), None).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await; // settle after the login
+        let (cs0, cpu0, t0) = (context_switches(), cpu_time(), Instant::now());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let (cs1, cpu1, dt) = (context_switches(), cpu_time(), t0.elapsed());
+        let per_min = (cs1 - cs0) as f64 * 60.0 / dt.as_secs_f64();
+        let cpu_pct = (cpu1 - cpu0).as_secs_f64() / dt.as_secs_f64() * 100.0;
+        println!(
+            "{label:<18} (1 session, heartbeat {} s, {secs} s): {} context switches = {per_min:.1}/min; CPU {cpu_pct:.3} %",
+            heartbeat_ms / 1000,
+            cs1 - cs0
+        );
+        out.insert(
+            label.into(),
+            format!(r#"{{"seconds":{secs},"heartbeat_ms":{heartbeat_ms},"wakeups_per_min":{per_min:.1},"cpu_percent":{cpu_pct:.3}}}"#),
+        );
+        m.logout(None).await.unwrap();
+    }
+    println!("  (counts include the bench's own main thread, which wakes once per window)");
 }
 
 async fn bench_sessions(out: &mut BTreeMap<String, String>) {

@@ -45,7 +45,10 @@ async fn main() {
     let token = server.user_token("soak", 2);
 
     println!("soak: {cycles} login/logout cycles, one manager, dev gateway in-process");
-    println!("{:>8} {:>10} {:>8} {:>12}", "cycle", "RSS KiB", "fds", "cycle µs");
+    println!(
+        "{:>8} {:>10} {:>8} {:>12}",
+        "cycle", "RSS KiB", "fds", "cycle µs"
+    );
     let mut samples = Vec::new();
     let started = Instant::now();
     let mut window = Instant::now();

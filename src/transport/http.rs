@@ -1,15 +1,18 @@
 //! The OpenIM HTTP API client: POST JSON with `operationID` and `token` headers,
 //! reply envelope `{errCode, errMsg, errDlt, data}` (openim-protocol.md §7).
+//!
+//! A small HTTP/1.1 client of its own (one connection per call, `Connection: close`):
+//! a session makes one API call per login, and a general-purpose HTTP stack would
+//! cost more binary size than the whole session core.
 
-use std::{
-    sync::{Arc, Mutex, PoisonError, Weak},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use rustls::ClientConfig;
 use serde::{de::DeserializeOwned, Serialize};
+use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use super::{connect, http1};
 use crate::{
     error::{codes, Error, Result},
     model::UserInfo,
@@ -17,13 +20,11 @@ use crate::{
     redact::Token,
 };
 
-/// One session's API client. The underlying HTTP client (connection pool, TLS) is
-/// shared by every session that uses the same TLS configuration, so thousands of
-/// sessions in one process cost one pool, not thousands.
+/// One session's API client.
 #[derive(Clone)]
 pub struct ApiClient {
-    http: reqwest::Client,
     base: Url,
+    tls: Arc<ClientConfig>,
     timeout: Duration,
 }
 
@@ -31,8 +32,8 @@ impl ApiClient {
     /// A client for `base` (the config's `api_addr`); every call times out after `timeout`.
     pub fn new(base: Url, tls: &Arc<ClientConfig>, timeout: Duration) -> Result<ApiClient> {
         Ok(ApiClient {
-            http: shared_client(tls)?,
             base,
+            tls: tls.clone(),
             timeout,
         })
     }
@@ -46,25 +47,22 @@ impl ApiClient {
         operation_id: &str,
         body: &B,
     ) -> Result<Option<T>> {
-        let url = join(&self.base, path);
-        let resp = self
-            .http
-            .post(url)
-            .timeout(self.timeout)
-            .header("operationID", operation_id)
-            .header("token", token.expose())
-            .json(body)
-            .send()
+        let json = serde_json::to_vec(body).map_err(|e| Error::Internal {
+            detail: format!("encoding the {path} body: {e}"),
+        })?;
+        let call = self.exchange(path, token, operation_id, &json);
+        let (status, bytes) = tokio::time::timeout(self.timeout, call)
             .await
-            .map_err(|e| transport_error(path, e))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(Error::network(format!(
-                "{path} answered HTTP {}",
-                status.as_u16()
-            )));
+            .map_err(|_| {
+                Error::timeout(format!(
+                    "{path}: no answer within {} ms",
+                    self.timeout.as_millis()
+                ))
+            })?
+            .map_err(|e| Error::network(format!("{path}: {}", token.scrub(&e))))?;
+        if !(200..300).contains(&status) {
+            return Err(Error::network(format!("{path} answered HTTP {status}")));
         }
-        let bytes = resp.bytes().await.map_err(|e| transport_error(path, e))?;
         let env: ApiEnvelope<T> = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
             code: codes::DECODE,
             detail: format!("{path} answered something that is not an OpenIM envelope: {e}"),
@@ -73,6 +71,36 @@ impl ApiClient {
             return Err(Error::from_server(env.err_code, token.scrub(&env.text())));
         }
         Ok(env.data)
+    }
+
+    /// One request and its response: (status, body).
+    async fn exchange(
+        &self,
+        path: &str,
+        token: &Token,
+        operation_id: &str,
+        json: &[u8],
+    ) -> std::result::Result<(u16, Vec<u8>), String> {
+        let mut stream = connect::open(&self.base, &self.tls).await?;
+        let request = format!(
+            "POST {}{path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             operationID: {operation_id}\r\ntoken: {}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            self.base.path().trim_end_matches('/'),
+            connect::authority(&self.base),
+            token.expose(),
+            json.len()
+        );
+        let write = async {
+            stream.write_all(request.as_bytes()).await?;
+            stream.write_all(json).await?;
+            stream.flush().await
+        };
+        write.await.map_err(|e| format!("write failed: {e}"))?;
+        let head = http1::read_head(&mut stream).await?;
+        let status = head.status;
+        let body = http1::read_body(&mut stream, head).await?;
+        Ok((status, body))
     }
 
     /// `/user/get_users_info` for the user itself. An unknown user yields a
@@ -102,65 +130,5 @@ impl ApiClient {
             user_id: user_id.to_owned(),
             ..UserInfo::default()
         }))
-    }
-}
-
-/// The process-wide HTTP client for one TLS configuration (keyed by identity; the
-/// default configuration is itself shared, so almost every session lands on one client).
-fn shared_client(tls: &Arc<ClientConfig>) -> Result<reqwest::Client> {
-    static CLIENTS: Mutex<Vec<(Weak<ClientConfig>, reqwest::Client)>> = Mutex::new(Vec::new());
-    let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
-    clients.retain(|(cfg, _)| cfg.strong_count() > 0);
-    if let Some((_, client)) = clients
-        .iter()
-        .find(|(cfg, _)| cfg.upgrade().is_some_and(|c| Arc::ptr_eq(&c, tls)))
-    {
-        return Ok(client.clone());
-    }
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls((**tls).clone())
-        .pool_max_idle_per_host(16)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| Error::Internal {
-            detail: format!("HTTP client: {e}"),
-        })?;
-    clients.push((Arc::downgrade(tls), client.clone()));
-    Ok(client)
-}
-
-/// `base` + `path`, keeping any path prefix of `base` (e.g. behind a reverse proxy).
-fn join(base: &Url, path: &str) -> String {
-    format!("{}{}", base.as_str().trim_end_matches('/'), path)
-}
-
-fn transport_error(path: &str, e: reqwest::Error) -> Error {
-    let timed_out = e.is_timeout();
-    let e = e.without_url();
-    // reqwest's own text is terse ("error sending request"); the causes say why.
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(&e);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    if timed_out {
-        Error::timeout(format!("{path}: {text}"))
-    } else {
-        Error::network(format!("{path}: {text}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_keeps_prefixes() {
-        let u = Url::parse("http://h:1/api/").unwrap();
-        assert_eq!(join(&u, "/user/x"), "http://h:1/api/user/x");
-        let u = Url::parse("http://h:1").unwrap();
-        assert_eq!(join(&u, "/user/x"), "http://h:1/user/x");
     }
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Size of the shipped library: the cdylib built with the `mobile` profile (opt "z",
+# fat LTO, 1 codegen unit, panic unwind, strip), for the host and for aarch64 Android.
+#
+# Cargo applies LTO only when the crate types exclude rlib, so the library is built
+# with `cargo rustc --crate-type cdylib` (the Android build does the same).
+# With no NDK here, the Android library is linked with lld against empty stubs of
+# libc/libm/libdl/liblog and without the NDK's libunwind (tens of KiB in a real build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo rustc -q --profile mobile --lib --crate-type cdylib
+host=$(stat -c %s target/mobile/libimbridge.so)
+echo "host $(uname -m) cdylib (mobile profile, stripped): $host bytes ($(awk "BEGIN{printf \"%.2f\", $host/1048576}") MiB)"
+
+target=aarch64-linux-android
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+source scripts/stub-sysroot.sh
+stub_env "$target"
+echo '' > "$stub/empty.c"
+for l in c m dl log; do
+  clang --target="$stub_clang_target" -shared -nostdlib -fuse-ld=lld -o "$stub/lib/lib$l.so" "$stub/empty.c"
+done
+llvm-ar rc "$stub/lib/libunwind.a"
+cat > "$stub/ld.sh" <<LD
+#!/bin/sh
+exec clang --target=$stub_clang_target -fuse-ld=lld -nostdlib -L$stub/lib -Wl,--allow-shlib-undefined "\$@"
+LD
+chmod +x "$stub/ld.sh"
+CARGO_TARGET_AARCH64_LINUX_ANDROID_LINKER="$stub/ld.sh" \
+  cargo rustc -q --profile mobile --lib --target "$target" --crate-type cdylib -- \
+  -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384
+android=$(stat -c %s "target/$target/mobile/libimbridge.so")
+echo "$target cdylib (mobile profile, stripped, 16 KB pages, without NDK libunwind): $android bytes ($(awk "BEGIN{printf \"%.2f\", $android/1048576}") MiB)"
+mkdir -p target/bench
+printf '{"host_bytes":%s,"aarch64_linux_android_bytes":%s}\n' "$host" "$android" > target/bench/size.json

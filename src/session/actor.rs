@@ -32,6 +32,14 @@ use crate::{
     },
 };
 
+mod link;
+mod login;
+
+use self::{
+    link::{link_input, Link},
+    login::{login_input, LoginAttempt},
+};
+
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// How long a shutdown (or the last reference dropped) waits for the 2003 reply.
@@ -40,21 +48,6 @@ const SHUTDOWN_LOGOUT_GRACE: Duration = Duration::from_millis(500);
 struct Creds {
     user_id: String,
     token: Token,
-}
-
-/// A login that has not finished yet.
-struct LoginAttempt {
-    creds: Creds,
-    ticket: u64,
-    operation_id: String,
-    reply: oneshot::Sender<Result<UserInfo>>,
-    deadline: Pin<Box<Sleep>>,
-    /// Why the last attempt failed, returned if the login runs out of time.
-    last_error: Option<Error>,
-    /// `/user/get_users_info`, running once the gateway accepted the dial.
-    fetch: Option<BoxFuture<Result<UserInfo>>>,
-    /// Messages pushed before the login finished, delivered right after connect_success.
-    held: Vec<Message>,
 }
 
 struct Active {
@@ -66,14 +59,6 @@ enum Phase {
     LoggedOut,
     LoggingIn(Box<LoginAttempt>),
     LoggedIn(Box<Active>),
-}
-
-/// The gateway link.
-enum Link {
-    Down,
-    Dialing(BoxFuture<std::result::Result<WsStream, DialError>>),
-    Waiting(Pin<Box<Sleep>>),
-    Up(Box<Connection>),
 }
 
 enum Input {
@@ -212,31 +197,6 @@ impl Actor {
         true
     }
 
-    fn start_login(
-        &mut self,
-        creds: Creds,
-        operation_id: Option<String>,
-        ticket: u64,
-        reply: oneshot::Sender<Result<UserInfo>>,
-    ) {
-        log::info!("login of {:?} starts", creds.user_id);
-        self.backoff.reset();
-        let operation_id = operation_id.unwrap_or_else(ids::operation_id);
-        self.phase = Phase::LoggingIn(Box::new(LoginAttempt {
-            creds,
-            ticket,
-            operation_id: operation_id.clone(),
-            reply,
-            deadline: Box::pin(tokio::time::sleep(self.cfg.login_timeout)),
-            last_error: None,
-            fetch: None,
-            held: Vec::new(),
-        }));
-        self.publish(ConnectionState::Connecting, StateReason::LoginStarted);
-        self.emit(Event::Connecting);
-        self.dial(operation_id);
-    }
-
     async fn set_background(&mut self, background: bool, reply: oneshot::Sender<Result<()>>) {
         let was = std::mem::replace(&mut self.background, background);
         let Phase::LoggedIn(a) = &self.phase else {
@@ -335,289 +295,6 @@ impl Actor {
         }
     }
 
-    fn dial(&mut self, operation_id: String) {
-        let Some(creds) = self.creds() else { return };
-        let target = dial_target(
-            &self.cfg.ws_addr,
-            &DialParams {
-                user_id: &creds.user_id,
-                token: creds.token.expose(),
-                platform_id: self.cfg.platform.id(),
-                operation_id: &operation_id,
-                is_background: self.background,
-                compression: self.cfg.compression,
-            },
-        );
-        let ws_addr = self.cfg.ws_addr.clone();
-        let tls = self.tls.clone();
-        let timeout = self.cfg.request_timeout;
-        log::debug!("dialing {} (operationID {operation_id})", self.cfg.ws_addr);
-        self.link = Link::Dialing(Box::pin(async move {
-            ws::dial(&target, &ws_addr, &tls, timeout).await
-        }));
-    }
-
-    fn redial(&mut self, reason: StateReason) {
-        self.publish(ConnectionState::Connecting, reason);
-        self.emit(Event::Connecting);
-        self.dial(ids::operation_id());
-    }
-
-    fn dial_error(&self, e: DialError) -> Error {
-        let scrub = |s: &str| match self.creds() {
-            Some(c) => c.token.scrub(s),
-            None => s.to_owned(),
-        };
-        match e {
-            DialError::Refused(r) => Error::from_server(r.err_code, scrub(&r.text())),
-            DialError::HttpStatus(status) => Error::Server {
-                code: i32::from(status),
-                detail: format!("the gateway answered HTTP {status} instead of upgrading"),
-            },
-            DialError::Network(d) => Error::network(scrub(&d)),
-            DialError::Timeout => Error::timeout(format!(
-                "the dial did not complete within {} ms",
-                self.cfg.request_timeout.as_millis()
-            )),
-        }
-    }
-
-    async fn on_connected(&mut self, ws: WsStream) {
-        let Some(creds) = self.creds() else { return };
-        let user_id = creds.user_id.clone();
-        let timing = Timing {
-            heartbeat: self.cfg.heartbeat_interval,
-            dead_after: self.cfg.dead_connection_timeout,
-            request_timeout: self.cfg.request_timeout,
-        };
-        let mut conn = Box::new(Connection::new(ws, &user_id, self.cfg.compression, timing));
-        let sent = after_connect(&mut conn, &user_id, self.background).await;
-        self.link = Link::Up(conn);
-        if let Err(e) = sent {
-            self.on_lost(e);
-            return;
-        }
-        match &mut self.phase {
-            Phase::LoggingIn(attempt) => {
-                let api = self.api.clone();
-                let token = attempt.creds.token.clone();
-                let op = attempt.operation_id.clone();
-                attempt.fetch = Some(Box::pin(async move {
-                    api.get_self_info(&user_id, &token, &op).await
-                }));
-            }
-            Phase::LoggedIn(_) => {
-                log::info!("reconnected");
-                // The backoff is reset only once this connection proves stable (see on_lost).
-                self.publish(ConnectionState::Connected, StateReason::Reconnected);
-                self.emit(Event::ConnectSuccess);
-            }
-            Phase::LoggedOut => self.link = Link::Down,
-        }
-    }
-
-    /// A dial failed, or a connection died before the login finished.
-    fn on_attempt_failed(&mut self, err: Error) {
-        log::info!("connect attempt failed: {err}");
-        self.link = Link::Down;
-        self.emit(Event::ConnectFailed {
-            code: err.code(),
-            detail: err.to_string(),
-        });
-        match &mut self.phase {
-            Phase::LoggedOut => {}
-            Phase::LoggingIn(attempt) => {
-                // The user-info call belonged to the connection that just failed.
-                attempt.fetch = None;
-                if err.is_token_error() {
-                    return self.fail_login(err);
-                }
-                let delay = self.backoff.next_delay(fastrand::f64());
-                let remaining = attempt
-                    .deadline
-                    .deadline()
-                    .saturating_duration_since(tokio::time::Instant::now());
-                if delay >= remaining {
-                    return self.fail_login(err);
-                }
-                attempt.last_error = Some(err);
-                self.wait(delay, StateReason::DialFailed);
-            }
-            Phase::LoggedIn(_) => {
-                if err.is_token_error() {
-                    return self.end_by_server(err);
-                }
-                if !self.network_available {
-                    return self.publish(
-                        ConnectionState::Disconnected,
-                        StateReason::NetworkUnavailable,
-                    );
-                }
-                let delay = self.backoff.next_delay(fastrand::f64());
-                self.wait(delay, StateReason::DialFailed);
-            }
-        }
-    }
-
-    fn wait(&mut self, delay: Duration, reason: StateReason) {
-        self.link = Link::Waiting(Box::pin(tokio::time::sleep(delay)));
-        self.publish(
-            ConnectionState::WaitingToReconnect {
-                attempt: self.backoff.failures(),
-                retry_in_ms: delay.as_millis() as u64,
-            },
-            reason,
-        );
-    }
-
-    /// The live connection ended.
-    fn on_lost(&mut self, why: String) {
-        let why = match self.creds() {
-            Some(c) => c.token.scrub(&why),
-            None => why,
-        };
-        log::info!("connection lost: {why}");
-        let age = match &self.link {
-            Link::Up(conn) => conn.age(),
-            _ => Duration::ZERO,
-        };
-        self.link = Link::Down;
-        match &self.phase {
-            Phase::LoggedOut => {}
-            Phase::LoggingIn(_) => self.on_attempt_failed(Error::network(why)),
-            Phase::LoggedIn(_) => {
-                if !self.network_available {
-                    return self.publish(
-                        ConnectionState::Disconnected,
-                        StateReason::NetworkUnavailable,
-                    );
-                }
-                // A connection that dies young counts as a failed attempt, so a server
-                // that accepts and drops at once is not redialed in a tight loop.
-                if age >= self.stable_after() {
-                    self.backoff.reset();
-                    self.redial(StateReason::ConnectionLost);
-                } else {
-                    let delay = self.backoff.next_delay(fastrand::f64());
-                    self.wait(delay, StateReason::ConnectionLost);
-                }
-            }
-        }
-    }
-
-    /// How long a connection must live before its loss earns an immediate redial.
-    fn stable_after(&self) -> Duration {
-        self.cfg.reconnect_base * 2
-    }
-
-    async fn on_conn_event(&mut self, ev: ConnEvent) {
-        match ev {
-            ConnEvent::Messages(msgs) => match &mut self.phase {
-                Phase::LoggingIn(attempt) => attempt.held.extend(msgs),
-                Phase::LoggedIn(_) => {
-                    for m in msgs {
-                        self.emit(Event::NewMessage(m));
-                    }
-                }
-                Phase::LoggedOut => {}
-            },
-            ConnEvent::Kicked => {
-                log::warn!("kicked offline by the server (2002)");
-                let err = Error::TokenKicked {
-                    detail: "another device logged in, or an admin forced a logout".into(),
-                };
-                match self.phase {
-                    Phase::LoggingIn(_) => {
-                        self.link = Link::Down;
-                        self.emit(Event::ConnectFailed {
-                            code: err.code(),
-                            detail: err.to_string(),
-                        });
-                        self.fail_login(err);
-                    }
-                    _ => self.end_by_server(err),
-                }
-            }
-            ConnEvent::Reply { kind, result } => match kind {
-                ReqKind::NewestSeq => match result.map(|d| pb::GetMaxSeqResp::decode(&d[..])) {
-                    Ok(Ok(seqs)) => {
-                        log::debug!("newest seqs: {} conversations", seqs.max_seqs.len())
-                    }
-                    Ok(Err(e)) => log::warn!("undecodable GetNewestSeq reply: {e}"),
-                    Err(e) => log::warn!("GetNewestSeq failed: {e}"),
-                },
-                ReqKind::Background(tx) => {
-                    let _ = tx.send(result.map(|_| ()));
-                }
-                ReqKind::Logout => {}
-            },
-            ConnEvent::Lost(why) => self.on_lost(why),
-        }
-    }
-
-    fn on_fetched(&mut self, result: Result<UserInfo>) {
-        let Phase::LoggingIn(_) = &self.phase else {
-            return;
-        };
-        let Phase::LoggingIn(attempt) = std::mem::replace(&mut self.phase, Phase::LoggedOut) else {
-            return;
-        };
-        match result {
-            Ok(user) => {
-                log::info!("logged in as {:?}", attempt.creds.user_id);
-                self.phase = Phase::LoggedIn(Box::new(Active {
-                    creds: attempt.creds,
-                    user: user.clone(),
-                }));
-                self.publish(ConnectionState::Connected, StateReason::LoggedIn);
-                self.emit(Event::ConnectSuccess);
-                for m in attempt.held {
-                    self.emit(Event::NewMessage(m));
-                }
-                let _ = attempt.reply.send(Ok(user));
-            }
-            Err(err) => {
-                let err = scrub_error(err, &attempt.creds.token);
-                self.phase = Phase::LoggingIn(attempt);
-                self.link = Link::Down;
-                self.emit(Event::ConnectFailed {
-                    code: err.code(),
-                    detail: err.to_string(),
-                });
-                self.fail_login(err);
-            }
-        }
-    }
-
-    fn on_login_deadline(&mut self) {
-        let in_flight = matches!(self.link, Link::Dialing(_) | Link::Up(_));
-        let timeout = Error::timeout(format!(
-            "login did not complete within {} ms",
-            self.cfg.login_timeout.as_millis()
-        ));
-        if in_flight {
-            self.emit(Event::ConnectFailed {
-                code: timeout.code(),
-                detail: timeout.to_string(),
-            });
-        }
-        let err = match &mut self.phase {
-            Phase::LoggingIn(a) if !in_flight => a.last_error.take().unwrap_or(timeout),
-            _ => timeout,
-        };
-        self.fail_login(err);
-    }
-
-    /// The login failed: back to logged out, and the caller gets `err`.
-    fn fail_login(&mut self, err: Error) {
-        self.link = Link::Down;
-        if let Phase::LoggingIn(attempt) = std::mem::replace(&mut self.phase, Phase::LoggedOut) {
-            log::info!("login failed: {err}");
-            self.publish(ConnectionState::Disconnected, StateReason::LoginFailed);
-            let _ = attempt.reply.send(Err(err));
-        }
-    }
-
     /// The server ended the session (kick, token error): tell the app once, log out.
     fn end_by_server(&mut self, err: Error) {
         let (event, reason) = match &err {
@@ -653,33 +330,6 @@ impl Actor {
     fn emit(&self, event: Event) {
         self.hub.emit(self.epoch, event);
     }
-}
-
-/// The frames every new connection starts with: 1001 GetNewestSeq, and 2004 when
-/// the app is in the background (the server resets the flag on every connect).
-async fn after_connect(
-    conn: &mut Connection,
-    user_id: &str,
-    background: bool,
-) -> std::result::Result<(), String> {
-    let op = ids::operation_id();
-    let seq = pb::GetMaxSeqReq {
-        user_id: user_id.to_owned(),
-    }
-    .encode_to_vec();
-    conn.request(ReqKind::NewestSeq, req::GET_NEWEST_SEQ, &op, &seq)
-        .await?;
-    if background {
-        let (tx, _rx) = oneshot::channel();
-        let bg = pb::SetAppBackgroundStatusReq {
-            user_id: user_id.to_owned(),
-            is_background: true,
-        }
-        .encode_to_vec();
-        conn.request(ReqKind::Background(tx), req::SET_BACKGROUND, &op, &bg)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Sends 2003 and waits up to `grace` for its reply or the server's close.
@@ -727,43 +377,5 @@ async fn send_logout(
             "no logout reply within {} ms; closing anyway",
             grace.as_millis()
         );
-    }
-}
-
-fn scrub_error(err: Error, token: &Token) -> Error {
-    match err {
-        Error::Network { detail } => Error::network(token.scrub(&detail)),
-        Error::Timeout { detail } => Error::timeout(token.scrub(&detail)),
-        other => other,
-    }
-}
-
-async fn link_input(link: &mut Link) -> Input {
-    match link {
-        Link::Down => std::future::pending().await,
-        Link::Dialing(fut) => Input::Dialed(fut.await),
-        Link::Waiting(sleep) => {
-            sleep.await;
-            Input::RetryDue
-        }
-        Link::Up(conn) => Input::Conn(conn.next_event().await),
-    }
-}
-
-async fn login_input(phase: &mut Phase) -> Input {
-    let Phase::LoggingIn(attempt) = phase else {
-        return std::future::pending().await;
-    };
-    let LoginAttempt {
-        deadline, fetch, ..
-    } = &mut **attempt;
-    tokio::select! {
-        _ = deadline.as_mut() => Input::LoginDeadline,
-        r = async {
-            match fetch {
-                Some(f) => f.await,
-                None => std::future::pending().await,
-            }
-        } => Input::Fetched(r),
     }
 }

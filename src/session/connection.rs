@@ -199,7 +199,8 @@ impl Connection {
         match frame {
             Frame::Binary(bytes) => self.on_binary(&bytes),
             Frame::Close(_) => Some(ConnEvent::Lost("the server closed the connection".into())),
-            // Pongs to our pings are answered by tungstenite; text frames carry only
+            // Server pings are answered by tungstenite (queued, flushed on the next
+            // read); pongs to our pings only refresh last_recv; text frames carry only
             // heartbeat pongs or status frames we did not ask for.
             Frame::Text(_) | Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => None,
         }

@@ -1,0 +1,88 @@
+#if os(macOS)
+import Foundation
+import XCTest
+import ImBridge
+
+/// Connection events, pushed messages and session-ending events on the streams.
+final class EventTests: GatewayTestCase {
+    func test_login_streams_connecting_then_connect_success() async throws {
+        let userId = uniqueUser()
+        let token = try await gateway.registerUser(userId)
+        let session = try makeSession()
+        let events = session.connectionEvents
+
+        _ = try await session.login(userId: userId, token: token)
+
+        let seen = try await values(of: events, "connectSuccess") { $0 == .connectSuccess }
+        XCTAssertEqual(seen, [.connecting, .connectSuccess])
+    }
+
+    func test_a_pushed_message_arrives_on_the_messages_stream() async throws {
+        let (session, userId, _) = try await loggedInSession()
+        let messages = session.messages
+
+        try await gateway.sendText(to: userId, "hello from the gateway")
+
+        let message = try await firstValue(of: messages, "the pushed message")
+        XCTAssertEqual(message.text, "hello from the gateway")
+        XCTAssertEqual(message.sendId, DevGateway.admin)
+        XCTAssertEqual(message.recvId, userId)
+        XCTAssertEqual(message.contentType, 101)
+        XCTAssertEqual(message.sessionType, 1)
+        XCTAssertFalse(message.serverMsgId.isEmpty)
+    }
+
+    func test_every_subscriber_gets_every_message_in_order() async throws {
+        let (session, userId, _) = try await loggedInSession()
+        let first = session.messages
+        let second = session.messages
+
+        for n in 1...3 {
+            try await gateway.sendText(to: userId, "m\(n)")
+        }
+
+        for stream in [first, second] {
+            let got = try await values(of: stream, "three messages") { $0.text == "m3" }
+            XCTAssertEqual(got.map(\.text), ["m1", "m2", "m3"])
+        }
+    }
+
+    func test_a_kick_ends_the_session_with_kicked_offline_and_a_logged_out_state() async throws {
+        let (session, userId, _) = try await loggedInSession()
+        let events = session.connectionEvents
+        let states = session.states
+
+        try await gateway.forceLogout(userId)
+
+        _ = try await firstValue(of: events, "kickedOffline") { $0 == .kickedOffline }
+        let state = try await firstValue(of: states, "the kicked state") { $0.isLoggedOut }
+        XCTAssertEqual(state.reason, .kicked)
+        XCTAssertEqual(session.loginStatus, .loggedOut)
+        XCTAssertTrue(ConnectionEvent.kickedOffline.endsSession)
+    }
+
+    func test_main_actor_delivery_keeps_the_order_and_the_silence_after_logout() async throws {
+        let userId = uniqueUser()
+        let token = try await gateway.registerUser(userId)
+        let session = try makeSession(delivery: .mainActor)
+        let events = session.connectionEvents
+        let states = session.states
+
+        _ = try await session.login(userId: userId, token: token)
+        let seen = try await values(of: events, "connectSuccess on the main queue") { $0 == .connectSuccess }
+        XCTAssertEqual(seen, [.connecting, .connectSuccess])
+        _ = try await firstValue(of: states, "loggedIn on the main queue") { $0.isLoggedIn }
+
+        let messages = session.messages
+        try await session.logout()
+        let loggedOut = try await firstValue(of: states, "loggedOut on the main queue") { $0.isLoggedOut }
+        XCTAssertEqual(loggedOut.reason, .loggedOut)
+
+        // Logged out: a message to the user is not delivered to this session.
+        try await gateway.sendText(to: userId, "after logout")
+        session.shutdown()
+        let after = try await remainingValues(of: messages, "the messages stream").map(\.text)
+        XCTAssertEqual(after, [])
+    }
+}
+#endif

@@ -99,6 +99,7 @@ async fn logins_from_two_threads_at_once_make_one_session() {
             }
         }
         assert_eq!(m.login_status(), LoginStatus::LoggedIn);
+        wait_dials(&server, &user, 1).await;
         assert_eq!(dials(&server, &user), 1, "round {round}: one session");
     }
 }
@@ -211,4 +212,31 @@ async fn many_managers_in_one_process_are_independent() {
     managers[3].logout(None).await.unwrap();
     assert_eq!(managers[3].login_status(), LoginStatus::LoggedOut);
     assert_eq!(managers[4].login_status(), LoginStatus::LoggedIn);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropping_a_login_future_cancels_the_login_and_says_so() {
+    let server = server().await;
+    server.set_faults(Faults {
+        upgrade_delay: Some(Duration::from_secs(30)),
+        ..Faults::default()
+    });
+    let (m, rec) = manager(config(&server));
+    let login = {
+        let (m, token) = (m.clone(), server.user_token("alice", 2));
+        tokio::spawn(async move { m.login("alice".into(), token, None).await })
+    };
+    rec.wait_state("logging in", |s| s.login_status == LoginStatus::LoggingIn)
+        .await;
+    login.abort(); // drops the login future, as a cancelled Kotlin coroutine does
+    let s = rec
+        .wait_state("cancelled", |s| s.reason == StateReason::LoginCancelled)
+        .await;
+    assert_eq!(s.login_status, LoginStatus::LoggedOut);
+    assert_eq!(m.login_status(), LoginStatus::LoggedOut);
+    // The manager is usable again.
+    server.set_faults(Faults::default());
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
 }

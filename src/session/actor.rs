@@ -40,6 +40,13 @@ use self::{
     login::{login_input, LoginAttempt},
 };
 
+/// Whether ending a session also silences it (see [`Actor::end`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Silence {
+    Yes,
+    No,
+}
+
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// How long a shutdown (or the last reference dropped) waits for the 2003 reply.
@@ -162,7 +169,7 @@ impl Actor {
                 }
                 Phase::LoggedIn(_) => {
                     log::info!("switching account: ending the current session first");
-                    self.end(self.cfg.logout_timeout, None).await;
+                    self.end(self.cfg.logout_timeout, None, Silence::Yes).await;
                     self.start_login(Creds { user_id, token }, operation_id, ticket, reply);
                 }
                 Phase::LoggedOut => {
@@ -172,14 +179,18 @@ impl Actor {
             Command::CancelLogin { ticket } => {
                 if matches!(&self.phase, Phase::LoggingIn(a) if a.ticket == ticket) {
                     log::info!("login abandoned by its caller; cancelling it");
-                    self.end(Duration::ZERO, None).await;
+                    // The caller abandoned its login: end it, and let the listener hear
+                    // the LoggedOut / LoginCancelled state (no logout() promised silence).
+                    self.end(Duration::ZERO, None, Silence::No).await;
                 }
             }
             Command::Logout {
                 operation_id,
                 reply,
             } => {
-                let cut = self.end(self.cfg.logout_timeout, operation_id).await;
+                let cut = self
+                    .end(self.cfg.logout_timeout, operation_id, Silence::Yes)
+                    .await;
                 let _ = reply.send(cut);
             }
             Command::SetBackground { background, reply } => {
@@ -189,7 +200,7 @@ impl Actor {
             Command::Shutdown => {
                 self.hub.close();
                 let grace = SHUTDOWN_LOGOUT_GRACE.min(self.cfg.logout_timeout);
-                self.end(grace, None).await;
+                self.end(grace, None, Silence::Yes).await;
                 self.publish(ConnectionState::Disconnected, StateReason::Shutdown);
                 return false;
             }
@@ -258,11 +269,18 @@ impl Actor {
     }
 
     /// Ends the current session at the app's request (logout, account switch,
-    /// cancelled login, shutdown): the session is silenced at once, 2003 is sent when
-    /// connected and its reply awaited up to `grace`. Returns the epoch from which
-    /// events are delivered again.
-    async fn end(&mut self, grace: Duration, operation_id: Option<String>) -> u64 {
-        self.hub.suppress_before(self.epoch + 1);
+    /// cancelled login, shutdown): 2003 is sent when connected and its reply awaited up
+    /// to `grace`. With [`Silence::Yes`] the session is silenced first: none of its
+    /// events is delivered any more. Returns the epoch from which events are delivered.
+    async fn end(
+        &mut self,
+        grace: Duration,
+        operation_id: Option<String>,
+        silence: Silence,
+    ) -> u64 {
+        if silence == Silence::Yes {
+            self.hub.suppress_before(self.epoch + 1);
+        }
         let link = std::mem::replace(&mut self.link, Link::Down);
         let phase = std::mem::replace(&mut self.phase, Phase::LoggedOut);
         let reason = match phase {
@@ -281,7 +299,9 @@ impl Actor {
             }
         };
         self.publish(ConnectionState::Disconnected, reason);
-        self.epoch += 1;
+        if silence == Silence::Yes {
+            self.epoch += 1;
+        }
         self.epoch
     }
 

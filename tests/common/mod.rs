@@ -244,6 +244,23 @@ pub fn dials(server: &DevServer, user: &str) -> usize {
         .count()
 }
 
+/// Waits until the server has seen `n` dials from `user` (each event is scanned once,
+/// so the counting predicate sees each dial once).
+pub async fn wait_dials(server: &DevServer, user: &str, n: usize) {
+    let u = user.to_owned();
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let found = server
+        .wait_for_event(
+            move |e| {
+                matches!(e, ServerEvent::Dial { user_id, .. } if *user_id == u)
+                    && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= n
+            },
+            WAIT,
+        )
+        .await;
+    assert!(found.is_some(), "fewer than {n} dials from {user}");
+}
+
 /// Requests with `req` the server received from `user`.
 pub fn requests(server: &DevServer, user: &str, req: i32) -> Vec<ServerEvent> {
     server

@@ -45,6 +45,11 @@ async fn random_operations_keep_every_invariant() {
     cfg.reconnect_base_ms = 5;
     cfg.reconnect_cap_ms = 50;
     let devices: Vec<_> = (0..2).map(|_| manager(cfg.clone())).collect();
+    // The listener's first call is the current-state snapshot `set_listener` queues; it
+    // belongs to no session, so let it arrive before the operations begin.
+    for (_, rec) in &devices {
+        rec.wait_state("the initial snapshot", |s| s.seq == 0).await;
+    }
     let log = Arc::new(OpLog(Mutex::new(Vec::new())));
     let op_timeout = Duration::from_secs(10);
 

@@ -26,6 +26,9 @@ pub(crate) enum Endpoint {
     /// Dev-only (not in OpenIM): abruptly close every gateway connection, for
     /// benchmarks and clients that are not driven from Rust.
     DevDropConnections,
+    /// Dev-only: `{"userID","frames","batch"}` → that many 2001 frames of `batch` text
+    /// messages each, queued with backpressure (see `burst`).
+    DevPushBurst,
     // Data sync of the JS client (see `jssync`).
     FriendIncremental,
     FriendFullIds,
@@ -49,6 +52,7 @@ impl Endpoint {
             "/auth/force_logout" => Self::ForceLogout,
             "/msg/send_msg" => Self::SendMsg,
             "/dev/drop_connections" => Self::DevDropConnections,
+            "/dev/push_burst" => Self::DevPushBurst,
             "/friend/get_incremental_friends" => Self::FriendIncremental,
             "/friend/get_full_friend_user_ids" => Self::FriendFullIds,
             "/group/get_incremental_join_groups" => Self::GroupIncremental,
@@ -144,6 +148,19 @@ pub(crate) fn call(endpoint: Endpoint, ctx: &ApiCtx<'_>, body: &Map<String, Valu
             Ok(None)
         }
         Endpoint::SendMsg => send_msg(ctx, body),
+        Endpoint::DevPushBurst => {
+            require_admin(ctx)?;
+            let user_id = gojson::get_str(body, "userID").map_err(args)?;
+            let frames = gojson::get_i32(body, "frames").map_err(args)?;
+            let batch = gojson::get_i32(body, "batch").map_err(args)?;
+            if !(1..=10_000_000).contains(&frames) || !(1..=1000).contains(&batch) {
+                return Err(args("frames must be 1..=10000000 and batch 1..=1000"));
+            }
+            let conns = ctx.shared.hub.lock().conns_of(&user_id);
+            let n = conns.len();
+            crate::burst::start(conns, &user_id, frames as usize, batch as usize);
+            Ok(Some(format!(r#"{{"connections":{n}}}"#)))
+        }
         Endpoint::DevDropConnections => {
             require_admin(ctx)?;
             let dropped = ctx.shared.drop_connections();

@@ -46,6 +46,7 @@ HTTP API (POST JSON, headers operationID and token):
     /msg/send_msg           {\"sendID\",\"recvID\",\"content\":{\"content\":\"hi\"},
                              \"contentType\":101,\"sessionType\":1,...}   (admin token)
     /dev/drop_connections   {}   (admin token; dev gateway only: close every connection abruptly)
+    /dev/push_burst         {\"userID\",\"frames\",\"batch\"}   (admin token; dev gateway only: 2001 frames with backpressure)
     plus the JS client's sync endpoints (/friend/get_incremental_friends, /jssdk/get_conversations, ...).
 The admin user is imAdmin (secret openIM123 unless --secret is given).
 ";

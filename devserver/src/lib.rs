@@ -52,14 +52,16 @@
 //!   sent in, with read seq 0.
 //! * Unknown HTTP paths answer HTTP 404 with a JSON body (gin answers plain text), and dial
 //!   error responses carry `Connection: close`.
-//! * `POST /dev/drop_connections` (admin token) closes every gateway connection abruptly; it
-//!   exists only here, for benchmarks and clients not driven from Rust.
+//! * `POST /dev/drop_connections` (admin token) closes every gateway connection abruptly, and
+//!   `POST /dev/push_burst {"userID","frames","batch"}` queues that many 2001 frames to the
+//!   user with backpressure; both exist only here, for benchmarks of clients not driven from Rust.
 //! * With [`Faults::released_quirks`] the server imitates v3.8.3-patch.16 instead of main.
 
 #![warn(missing_docs)]
 
 mod api;
 mod api_endpoints;
+mod burst;
 mod clock;
 mod codes;
 mod config;

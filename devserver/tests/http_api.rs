@@ -301,3 +301,29 @@ async fn dev_drop_connections_closes_every_connection_for_admins_only() {
     assert_eq!(r["data"]["dropped"], 1, "{r}");
     expect_closed(&mut ws).await;
 }
+
+#[tokio::test]
+async fn dev_push_burst_queues_2001_frames_with_backpressure() {
+    let server = start().await;
+    let token = server.user_token("u1", 2);
+    let mut ws = dial(&server, &query("u1", &token, 2))
+        .await
+        .expect("upgrade");
+    assert!(
+        server
+            .wait_online("u1", 1, std::time::Duration::from_secs(5))
+            .await
+    );
+    let admin = admin(&server).await;
+    let body = r#"{"userID":"u1","frames":300,"batch":2}"#;
+    let r = api(&server, "/dev/push_burst", Some(&admin), body).await;
+    assert_eq!(r["data"]["connections"], 1, "{r}");
+    // 300 frames exceed the 256-frame send queue: backpressure, not a closed connection.
+    for i in 0..300 {
+        let frame = next_data(&mut ws)
+            .await
+            .unwrap_or_else(|| panic!("frame {i}"));
+        let env: serde_json::Value = serde_json::from_slice(&binary(&frame)).unwrap();
+        assert_eq!(env["reqIdentifier"], 2001);
+    }
+}

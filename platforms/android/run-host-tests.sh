@@ -8,16 +8,20 @@
 #   IMBRIDGE_TESTS=kick,token platforms/android/run-host-tests.sh   # tests whose name contains a word
 #   IMBRIDGE_LOG=debug ...                               # imbridge's own log on stderr
 #
+#   platforms/android/run-host-tests.sh --bench         # the FFI benchmark (host-bench/), release build
+#
 # Installs what is missing (kotlinc from npm under target/, JNA from apt). The last line printed
 # is the runner's `N passed, N failed`; the exit status is non-zero on any failure.
 set -euo pipefail
+mode=tests
+[ "${1:-}" = "--bench" ] && mode=bench
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
 KOTLIN_VERSION=2.4.20
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-work="$target_dir/android-host-test"
+work="$target_dir/android-host-$mode"
 tools="$target_dir/android-tools"
 kotlin_home="$tools/node_modules/kotlin-compiler"
 jna=/usr/share/java/jna.jar
@@ -48,9 +52,11 @@ done
 
 # (b) host library, dev gateway, bindings -----------------------------------------------------
 say "cargo build --lib; cargo build -p imbridge-devserver"
-cargo build --lib --quiet
-cargo build -p imbridge-devserver --quiet
-lib_dir="$target_dir/debug"
+profile_flag=""; profile_dir=debug
+[ "$mode" = bench ] && { profile_flag="--release"; profile_dir=release; }
+cargo build --lib --quiet $profile_flag
+cargo build -p imbridge-devserver --quiet $profile_flag
+lib_dir="$target_dir/$profile_dir"
 
 say "generating the Kotlin bindings (default flavour)"
 rm -rf "$work/bindings.new"
@@ -71,8 +77,9 @@ else
 fi
 
 # (c) compile ------------------------------------------------------------------------------------
+extra=(); [ "$mode" = bench ] && extra=("$here/host-bench")
 mapfile -t sources < <(find "$work/bindings" "$here/src/main/kotlin" "$here/host-test/src" \
-  "$here/host-test/stubs" -name '*.kt' | sort)
+  "$here/host-test/stubs" "${extra[@]}" -name '*.kt' | sort)
 jar="$work/host-tests.jar"
 if [ ! -f "$jar" ] || [ -n "$(find "${sources[@]}" -newer "$jar" -print -quit)" ] ||
   [ "$(printf '%s\n' "${sources[@]}" | md5sum)" != "$(cat "$work/sources.md5" 2>/dev/null)" ]; then
@@ -105,6 +112,13 @@ while [ -z "$ws_addr" ] || [ -z "$api_addr" ]; do
   esac
 done
 say "dev gateway: $ws_addr $api_addr"
+
+if [ "$mode" = bench ]; then
+  mkdir -p "$target_dir/bench"
+  java -Djna.library.path="$work/native" -Dimbridge.ws="$ws_addr" -Dimbridge.api="$api_addr" \
+    -Dimbridge.out="$target_dir/bench" -cp "$jar:$stdlib:$coroutines:$jna" io.imbridge.hostbench.BenchKt
+  exit $?
+fi
 
 # (e) run ------------------------------------------------------------------------------------------
 status=0

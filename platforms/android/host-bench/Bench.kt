@@ -1,0 +1,71 @@
+package io.imbridge.hostbench
+
+import io.imbridge.ImConfig
+import io.imbridge.ImListener
+import io.imbridge.ImManager
+import io.imbridge.LogLevel
+import io.imbridge.Message
+import io.imbridge.Platform
+import io.imbridge.SessionState
+import io.imbridge.hosttest.DevGateway
+import java.io.File
+import java.util.concurrent.atomic.AtomicLong
+import kotlinx.coroutines.runBlocking
+
+/**
+ * imbridge measured through the FFI, from Kotlin on the host JVM (JNA), against a dev gateway
+ * process: login latency (suspend `login` → UserInfo) and push throughput to an `ImListener`.
+ * Run by `platforms/android/run-host-tests.sh --bench`; writes `kotlin.json` and
+ * `kotlin_login_us.csv` into `-Dimbridge.out`.
+ */
+fun main() = runBlocking {
+    val gateway = DevGateway(System.getProperty("imbridge.api"), System.getProperty("imbridge.ws"))
+    val out = File(System.getProperty("imbridge.out"))
+    val user = gateway.newUser("kbench")
+    val token = gateway.userToken(user)
+    val received = AtomicLong()
+    val manager = ImManager(
+        ImConfig(apiAddr = gateway.apiAddr, wsAddr = gateway.wsAddr, platform = Platform.ANDROID, logLevel = LogLevel.WARN),
+    )
+    manager.setListener(object : ImListener {
+        override fun onConnecting() {}
+        override fun onConnectSuccess() {}
+        override fun onConnectFailed(code: Int, errorText: String) {}
+        override fun onKickedOffline() {}
+        override fun onUserTokenExpired() {}
+        override fun onUserTokenInvalid(errorText: String) {}
+        override fun onRecvNewMessage(message: Message) { received.incrementAndGet() }
+        override fun onSessionStateChanged(state: SessionState) {}
+    })
+
+    repeat(200) { manager.login(user, token, null); manager.logout(null) }
+    val samples = DoubleArray(2000) {
+        val t = System.nanoTime()
+        manager.login(user, token, null)
+        val us = (System.nanoTime() - t) / 1000.0
+        manager.logout(null)
+        us
+    }.sorted()
+    fun pct(p: Double) = samples[Math.round((samples.size - 1) * p).toInt()]
+    println("kotlin login  n=${samples.size} p50 %.1f µs  p90 %.1f µs  p99 %.1f µs".format(pct(0.5), pct(0.9), pct(0.99)))
+    File(out, "kotlin_login_us.csv").writeText(samples.joinToString("\n") { "%.1f".format(it) } + "\n")
+
+    manager.login(user, token, null)
+    val rates = mutableListOf<String>()
+    for ((frames, batch) in listOf(200_000 to 1, 2_000 to 100)) {
+        received.set(0)
+        val total = frames.toLong() * batch
+        val t = System.nanoTime()
+        gateway.call("/dev/push_burst", """{"userID":"$user","frames":$frames,"batch":$batch}""")
+        while (received.get() < total) Thread.sleep(1)
+        val secs = (System.nanoTime() - t) / 1e9
+        val rate = total / secs
+        println("kotlin push   batch=$batch $total messages in %.2f s = %.0f messages/s".format(secs, rate))
+        rates += """"push_batch$batch":{"messages":$total,"seconds":${"%.3f".format(secs)},"per_second":${"%.0f".format(rate)}}"""
+    }
+    manager.logout(null)
+    manager.close()
+    File(out, "kotlin.json").writeText(
+        """{"login":{"n":${samples.size},"p50_us":${"%.1f".format(pct(0.5))},"p90_us":${"%.1f".format(pct(0.9))},"p99_us":${"%.1f".format(pct(0.99))}},${rates.joinToString(",")}}""" + "\n",
+    )
+}

@@ -59,6 +59,7 @@ async fn no_message_is_delivered_after_logout_returns() {
     m.logout(None).await.unwrap();
     let returned = Instant::now();
     assert_eq!(m.login_status(), LoginStatus::LoggedOut);
+    assert!(server.wait_online("alice", 0, WAIT).await);
     assert_eq!(server.push_text("bob", "alice", "after"), 0);
     // Log in again and receive a new message: by the time it arrives, any stray
     // event of the old session would have been delivered before it.

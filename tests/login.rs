@@ -239,6 +239,8 @@ async fn login_as_another_user_logs_the_first_out_then_logs_in() {
         .all()
         .iter()
         .any(|e| matches!(e, Ev::State(s) if s.reason == StateReason::LoggedOut)));
+    rec.wait_count("bob's connect_success", 2, |e| *e == Ev::ConnectSuccess)
+        .await;
     let cbs = rec.callbacks();
     assert_eq!(
         cbs,

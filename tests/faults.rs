@@ -153,6 +153,7 @@ async fn a_stalled_upgrade_times_out_and_is_retried() {
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
         .unwrap();
+    assert!(server.wait_online("alice", 1, WAIT).await);
     server.set_faults(Faults {
         upgrade_delay: Some(Duration::from_secs(30)),
         ..Faults::default()

@@ -41,7 +41,7 @@ async fn background_sends_2004_and_sets_is_background_on_the_next_dial() {
     server.drop_connections();
     rec.wait_count("reconnected", 2, |e| *e == Ev::ConnectSuccess)
         .await;
-    wait_request(&server, "alice", 1001).await;
+    wait_dials(&server, "alice", 2).await;
     let last_dial = server
         .events()
         .into_iter()
@@ -67,6 +67,7 @@ async fn background_while_logged_out_is_remembered_for_the_login() {
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
         .unwrap();
+    wait_dials(&server, "alice", 1).await;
     let dial = server
         .events()
         .into_iter()

@@ -32,6 +32,7 @@ async fn a_listener_may_call_the_manager_from_inside_callbacks() {
     rec.wait_for("connect_success", |e| *e == Ev::ConnectSuccess)
         .await;
     assert!(!seen.lock().unwrap().is_empty());
+    assert!(server.wait_online("alice", 1, WAIT).await);
     server.force_logout("alice", 2);
     rec.wait_for("kicked", |e| *e == Ev::Kicked).await;
     // The hook ran logout inside the callback; it returned and the state is final.

@@ -46,6 +46,7 @@ async fn tokens_stay_out_of_logs_errors_and_debug_output() {
 
     // A login that works, a kick, an expired token, a malformed token, a dead server.
     m.login("alice".into(), good.clone(), None).await.unwrap();
+    assert!(server.wait_online("alice", 1, WAIT).await);
     server.force_logout("alice", 2);
     rec.wait_for("kicked", |e| *e == Ev::Kicked).await;
     let expired = server.user_token("alice", 2);

@@ -34,6 +34,7 @@ async fn login_over_tls_with_a_trusted_private_root() {
         .await
         .unwrap();
     assert_eq!(user.user_id, "alice");
+    assert!(server.wait_online("alice", 1, WAIT).await);
     server.push_text("bob", "alice", "over tls");
     rec.wait_for(
         "message",

@@ -8,7 +8,7 @@
 # libc/libm/libdl/liblog and without the NDK's libunwind (tens of KiB in a real build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo rustc -q --profile mobile --lib --crate-type cdylib
+cargo rustc -q -p imbridge --profile mobile --lib --crate-type cdylib
 host=$(stat -c %s target/mobile/libimbridge.so)
 echo "host $(uname -m) cdylib (mobile profile, stripped): $host bytes ($(awk "BEGIN{printf \"%.2f\", $host/1048576}") MiB)"
 
@@ -27,7 +27,7 @@ exec clang --target=$stub_clang_target -fuse-ld=lld -nostdlib -L$stub/lib -Wl,--
 LD
 chmod +x "$stub/ld.sh"
 CARGO_TARGET_AARCH64_LINUX_ANDROID_LINKER="$stub/ld.sh" \
-  cargo rustc -q --profile mobile --lib --target "$target" --crate-type cdylib -- \
+  cargo rustc -q -p imbridge --profile mobile --lib --target "$target" --crate-type cdylib -- \
   -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384
 android=$(stat -c %s "target/$target/mobile/libimbridge.so")
 echo "$target cdylib (mobile profile, stripped, 16 KB pages, without NDK libunwind): $android bytes ($(awk "BEGIN{printf \"%.2f\", $android/1048576}") MiB)"

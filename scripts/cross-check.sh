@@ -23,7 +23,7 @@ source scripts/stub-sysroot.sh
 stub_env "$target"
 
 echo "cross-check: cargo check --target $target"
-cargo check --lib --target "$target"
+cargo check -p imbridge --lib --target "$target"
 echo "cross-check: staticlib build for $target (type-check only, never shipped)"
-cargo rustc --lib --target "$target" --crate-type staticlib
+cargo rustc -p imbridge --lib --target "$target" --crate-type staticlib
 echo "cross-check: $target ok"

@@ -107,7 +107,7 @@ abstract class UniffiBindgen @Inject constructor(private val exec: ExecOperation
         exec.exec {
             workingDir = root // the bindgen runs `cargo metadata` to find uniffi.toml
             commandLine(
-                "cargo", "run", "--features", "cli", "--bin", "uniffi-bindgen", "--",
+                "cargo", "run", "-p", "imbridge", "--features", "cli", "--bin", "uniffi-bindgen", "--",
                 "generate", "--library", hostLib.absolutePath, "--language", "kotlin",
                 "--config", config.get().asFile.absolutePath, "--out-dir", out.absolutePath, "--no-format",
             )

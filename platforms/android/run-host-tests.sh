@@ -54,13 +54,13 @@ done
 say "cargo build --lib; cargo build -p imbridge-devserver"
 profile_flag=""; profile_dir=debug
 [ "$mode" = bench ] && { profile_flag="--release"; profile_dir=release; }
-cargo build --lib --quiet $profile_flag
+cargo build -p imbridge --lib --quiet $profile_flag
 cargo build -p imbridge-devserver --quiet $profile_flag
 lib_dir="$target_dir/$profile_dir"
 
 say "generating the Kotlin bindings (default flavour)"
 rm -rf "$work/bindings.new"
-cargo run --quiet --features cli --bin uniffi-bindgen -- generate \
+cargo run --quiet -p imbridge --features cli --bin uniffi-bindgen -- generate \
   --library "$lib_dir/libimbridge.so" --language kotlin --out-dir "$work/bindings.new" --no-format
 # The library the bindings were generated from, copied so that a concurrent cargo build in this
 # target directory cannot swap it under the tests.

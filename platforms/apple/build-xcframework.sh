@@ -83,7 +83,7 @@ export MACOSX_DEPLOYMENT_TARGET=12.0
 cd "$root"
 for t in "${targets[@]}"; do
   echo "== cargo: libimbridge.a for $t (profile $profile, --features oslog)"
-  cargo rustc --lib --crate-type staticlib --profile "$profile" --features oslog --target "$t"
+  cargo rustc -p imbridge --lib --crate-type staticlib --profile "$profile" --features oslog --target "$t"
 done
 lib() { echo "$root/target/$1/$profile_dir/libimbridge.a"; }
 
@@ -115,7 +115,7 @@ add_slice macos "${mac[@]}"
 # Static archives are never stripped by cargo (the "mobile" profile's strip applies when linking
 # a binary), so they still hold the UniFFI metadata the generator reads.
 echo "== uniffi-bindgen: Swift bindings"
-cargo run --quiet --features cli --bin uniffi-bindgen -- generate \
+cargo run --quiet -p imbridge --features cli --bin uniffi-bindgen -- generate \
   --library "$(lib "${targets[0]}")" --language swift --out-dir "$work/bindings" --no-format
 for f in ImBridge.swift ImBridgeFFI.h ImBridgeFFI.modulemap; do
   [ -f "$work/bindings/$f" ] || { echo "build-xcframework.sh: the generator did not write $f" >&2; exit 1; }

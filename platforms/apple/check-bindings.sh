@@ -75,7 +75,7 @@ esac
 # The generator first: building it builds the library with the "cli" feature, and the plain
 # `cargo build --lib` after it leaves target/debug/libimbridge.* as CI and the tests use it.
 echo "== cargo build --features cli --bin uniffi-bindgen && cargo build --lib"
-if cargo build --quiet --features cli --bin uniffi-bindgen && cargo build --quiet --lib && [ -f "$lib" ]; then
+if cargo build --quiet -p imbridge --features cli --bin uniffi-bindgen && cargo build --quiet -p imbridge --lib && [ -f "$lib" ]; then
   pass "the host library and uniffi-bindgen build ($lib)"
 else
   abort "the host library and uniffi-bindgen build"

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -11,8 +10,6 @@ use hyper::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 use crate::api_endpoints::{self, ApiCtx, Endpoint};
 use crate::codes::{self, CodeError};
@@ -24,48 +21,17 @@ use crate::shared::Shared;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 1024 * 1024;
-/// Time allowed for the TLS handshake.
-const TLS_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts API connections until the task is aborted.
-pub(crate) async fn accept_loop(
-    shared: Arc<Shared>,
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-) {
-    loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                log::warn!("api accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let task_shared = shared.clone();
-        let tls = tls.clone();
-        shared.tasks.spawn(async move {
-            let io: BoxIo = match tls {
-                Some(acceptor) => {
-                    match tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => Box::new(stream),
-                        _ => return,
-                    }
-                }
-                None => Box::new(tcp),
-            };
-            let service = service_fn(move |req| {
-                let shared = task_shared.clone();
-                async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-            });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(io), service)
-                .await
-            {
-                log::debug!("api connection ended: {e}");
-            }
-        });
+/// Serves HTTP/1.1 API requests on one connection until it closes.
+pub(crate) async fn serve(shared: Arc<Shared>, io: BoxIo) {
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
+    });
+    if let Err(e) = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await
+    {
+        log::debug!("api connection ended: {e}");
     }
 }
 

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -25,43 +23,6 @@ use crate::shared::Shared;
 
 /// Time allowed for TLS plus the upgrade request (`websocketTimeout`).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts gateway connections until the task is aborted.
-pub(crate) async fn accept_loop(
-    shared: Arc<Shared>,
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-) {
-    loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                log::warn!("gateway accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        if shared.faults().refuse_connections {
-            drop(tcp);
-            continue;
-        }
-        let _ = tcp.set_nodelay(true);
-        let task_shared = shared.clone();
-        let tls = tls.clone();
-        shared.tasks.spawn(async move {
-            let io: BoxIo = match tls {
-                Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => Box::new(stream),
-                        _ => return,
-                    }
-                }
-                None => Box::new(tcp),
-            };
-            dial(task_shared, io).await;
-        });
-    }
-}
 
 /// Why a dial was refused and how to say so.
 enum Rejection {
@@ -132,7 +93,7 @@ fn check(
 }
 
 /// Serves one dial on an accepted stream.
-async fn dial(shared: Arc<Shared>, mut io: BoxIo) {
+pub(crate) async fn dial(shared: Arc<Shared>, mut io: BoxIo) {
     let Some((head, leftover)) = handshake::read_head(&mut io, HANDSHAKE_TIMEOUT).await else {
         return;
     };

@@ -77,6 +77,7 @@ mod handshake;
 mod hub;
 mod jssync;
 mod jwt;
+mod listen;
 mod messages;
 mod pb;
 mod platform;

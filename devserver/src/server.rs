@@ -15,6 +15,7 @@ use crate::events::ServerEvent;
 use crate::faults::{Faults, RawFrame};
 use crate::gateway;
 use crate::hub::ConnInfo;
+use crate::listen;
 use crate::messages::{self, SendRequest};
 use crate::platform;
 use crate::shared::Shared;
@@ -50,15 +51,21 @@ impl DevServer {
         let ws_local = ws_listener.local_addr()?;
         let api_local = api_listener.local_addr()?;
         let shared = Shared::new(config);
-        shared.tasks.spawn(gateway::accept_loop(
+        shared.tasks.spawn(listen::accept_loop(
+            "gateway",
             shared.clone(),
             ws_listener,
             acceptor.clone(),
+            |s| s.faults().refuse_connections,
+            gateway::dial,
         ));
-        shared.tasks.spawn(api::accept_loop(
+        shared.tasks.spawn(listen::accept_loop(
+            "api",
             shared.clone(),
             api_listener,
             acceptor.clone(),
+            |_| false,
+            api::serve,
         ));
         log::info!("dev gateway listening: ws={ws_local} api={api_local}");
         Ok(DevServer {

@@ -148,3 +148,24 @@ async fn foreground_redials_at_once_when_waiting() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_back_while_connected_probes_the_path_at_once() {
+    let server = server().await;
+    let mut cfg = config(&server);
+    cfg.heartbeat_interval_ms = 60_000; // no scheduled ping during the test
+    cfg.dead_connection_timeout_ms = 120_000;
+    let (m, _rec) = manager(cfg);
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    assert!(server.wait_online("alice", 1, WAIT).await);
+    m.network_changed(true).unwrap();
+    server
+        .wait_for_event(
+            |e| matches!(e, ServerEvent::Ping { user_id, .. } if user_id == "alice"),
+            WAIT,
+        )
+        .await
+        .expect("a ping right after the network came back");
+}

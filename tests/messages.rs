@@ -79,3 +79,36 @@ async fn no_message_is_delivered_after_logout_returns() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_during_login_is_held_until_connect_success() {
+    let server = server().await;
+    // The gateway accepts at once; the user-info call answers only after a push arrived.
+    server.set_faults(imbridge_devserver::Faults {
+        api_delay: Some((
+            "/user/get_users_info".into(),
+            std::time::Duration::from_millis(300),
+        )),
+        ..Default::default()
+    });
+    let (m, rec) = manager(config(&server));
+    let login = {
+        let (m, token) = (m.clone(), server.user_token("alice", 2));
+        tokio::spawn(async move { m.login("alice".into(), token, None).await })
+    };
+    assert!(server.wait_online("alice", 1, WAIT).await);
+    assert_eq!(m.login_status(), LoginStatus::LoggingIn);
+    assert_eq!(server.push_text("bob", "alice", "early"), 1);
+    login.await.unwrap().unwrap();
+    rec.wait_for("the held message", |e| matches!(e, Ev::Message(_)))
+        .await;
+    let order: Vec<_> = rec
+        .all()
+        .into_iter()
+        .filter(|e| matches!(e, Ev::ConnectSuccess | Ev::Message(_)))
+        .collect();
+    assert!(
+        matches!(order[..], [Ev::ConnectSuccess, Ev::Message(ref m)] if m.text.as_deref() == Some("early")),
+        "{order:?}"
+    );
+}

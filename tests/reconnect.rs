@@ -10,21 +10,15 @@ use imbridge::{ConnectionState, LoginStatus, StateReason};
 use imbridge_devserver::{Faults, ServerEvent};
 
 /// Waits until the server has seen `n` pings from `user` (proof the connection has
-/// been up for `n` heartbeat intervals). The server scans each event once, so a
-/// counting predicate sees every ping exactly once.
+/// been up for `n` heartbeat intervals).
 async fn wait_pings(server: &imbridge_devserver::DevServer, user: &str, n: usize) {
-    let u = user.to_owned();
-    let seen = std::sync::atomic::AtomicUsize::new(0);
-    let found = server
-        .wait_for_event(
-            move |e| {
-                matches!(e, ServerEvent::Ping { user_id, .. } if *user_id == u)
-                    && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= n
-            },
-            WAIT,
-        )
-        .await;
-    assert!(found.is_some(), "fewer than {n} pings from {user}");
+    wait_server_events(
+        server,
+        &format!("pings from {user}"),
+        n,
+        |e| matches!(e, ServerEvent::Ping { user_id, .. } if user_id == user),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -149,6 +149,11 @@ async fn route(shared: &Shared, path: &str, req: Request<Incoming>) -> Answer {
     let Some(endpoint) = Endpoint::from_path(path).filter(|_| req.method() == Method::POST) else {
         return Answer::not_found(req.method(), path);
     };
+    if let Some((fault_path, delay)) = shared.faults().api_delay {
+        if fault_path == path {
+            tokio::time::sleep(delay).await;
+        }
+    }
     if let Some((fault_path, code)) = shared.faults().api_error {
         if fault_path == path {
             return Answer::error(&CodeError::new(code, "fault"));

@@ -30,6 +30,8 @@ pub struct Faults {
     /// deadline, and the 2002 kick frame and the 2003 logout reply are lost (the TCP connection
     /// is closed without writing them).
     pub released_quirks: bool,
+    /// `(path, delay)`: that HTTP API path waits this long before answering.
+    pub api_delay: Option<(String, Duration)>,
     /// `(path, errCode)`: that HTTP API path answers
     /// `{"errCode":code,"errMsg":<OpenIM name>,"errDlt":"fault"}` before any other check.
     pub api_error: Option<(String, i32)>,

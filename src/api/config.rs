@@ -154,3 +154,18 @@ impl TryFrom<ImConfig> for Config {
         Ok(cfg.validate()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ImConfig::new`'s defaults (also written as UniFFI defaults on the record) are
+    /// the core's defaults.
+    #[test]
+    fn im_config_defaults_are_the_core_defaults() {
+        let (api, ws) = ("http://127.0.0.1:1", "ws://127.0.0.1:2");
+        let ours = Config::try_from(ImConfig::new(api, ws, Platform::Android)).unwrap();
+        let core = Config::new(api, ws, CorePlatform::Android).unwrap();
+        assert_eq!(format!("{ours:?}"), format!("{core:?}"));
+    }
+}

@@ -111,13 +111,6 @@ impl ImManager {
     }
 }
 
-impl ImManager {
-    /// The manager as Rust code uses it (no FFI).
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-}
-
 fn panic_error() -> ImError {
     ImError::Internal {
         detail: "imbridge panicked; please report this with the log".into(),

@@ -260,7 +260,7 @@ impl Actor {
             }
             (Link::Up(conn), true) => {
                 // The old path may be dead after a network switch: probe it now.
-                if let Err(e) = conn.probe().await {
+                if let Err(e) = conn.ping().await {
                     self.on_lost(e);
                 }
             }

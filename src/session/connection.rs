@@ -112,13 +112,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a ping now (e.g. when the network changed) instead of at the next beat.
-    pub async fn probe(&mut self) -> std::result::Result<(), String> {
-        self.next_ping = Instant::now();
-        self.ping().await
-    }
-
-    async fn ping(&mut self) -> std::result::Result<(), String> {
+    /// Sends a ping now; the next heartbeat is one interval later. Also used to probe
+    /// a path that may have died with a network change.
+    pub async fn ping(&mut self) -> std::result::Result<(), String> {
         self.next_ping = Instant::now() + self.timing.heartbeat;
         self.send(Frame::Ping(Vec::new().into())).await
     }

@@ -47,8 +47,7 @@ impl Session {
     pub fn start(config: Config) -> Result<Session> {
         let config = Arc::new(config.validate()?);
         let tls = tls::client_config(config.extra_root_certs_pem.as_deref())?;
-        let _guard = runtime::get().enter();
-        let api = ApiClient::new(config.api_addr.clone(), &tls, config.request_timeout)?;
+        let api = ApiClient::new(config.api_addr.clone(), &tls, config.request_timeout);
         let (cmd, rx) = mpsc::unbounded_channel();
         let (cell, state) = StateCell::new();
         let hub = Arc::new(EventHub::start());

@@ -244,21 +244,33 @@ pub fn dials(server: &DevServer, user: &str) -> usize {
         .count()
 }
 
-/// Waits until the server has seen `n` dials from `user` (each event is scanned once,
-/// so the counting predicate sees each dial once).
-pub async fn wait_dials(server: &DevServer, user: &str, n: usize) {
-    let u = user.to_owned();
+/// Waits until the server has recorded `n` events matching `pred` (past or future).
+/// The server scans each event once, so the counting predicate sees each one once.
+pub async fn wait_server_events(
+    server: &DevServer,
+    what: &str,
+    n: usize,
+    pred: impl Fn(&ServerEvent) -> bool,
+) {
     let seen = std::sync::atomic::AtomicUsize::new(0);
     let found = server
         .wait_for_event(
-            move |e| {
-                matches!(e, ServerEvent::Dial { user_id, .. } if *user_id == u)
-                    && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= n
-            },
+            |e| pred(e) && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= n,
             WAIT,
         )
         .await;
-    assert!(found.is_some(), "fewer than {n} dials from {user}");
+    assert!(found.is_some(), "fewer than {n} × {what}");
+}
+
+/// Waits until the server has seen `n` dials from `user`.
+pub async fn wait_dials(server: &DevServer, user: &str, n: usize) {
+    wait_server_events(
+        server,
+        &format!("dials from {user}"),
+        n,
+        |e| matches!(e, ServerEvent::Dial { user_id, .. } if user_id == user),
+    )
+    .await
 }
 
 /// Requests with `req` the server received from `user`.
@@ -288,22 +300,13 @@ pub async fn wait_request(server: &DevServer, user: &str, req: i32) -> ServerEve
         .unwrap_or_else(|| panic!("the server saw no request {req} from {user}"))
 }
 
-/// Waits until the server has seen `n` requests `req` from `user`. The server scans
-/// each event once, so the counting predicate sees each request once.
+/// Waits until the server has seen `n` requests `req` from `user`.
 pub async fn wait_requests(server: &DevServer, user: &str, req: i32, n: usize) {
-    let u = user.to_owned();
-    let seen = std::sync::atomic::AtomicUsize::new(0);
-    let found = server
-        .wait_for_event(
-            move |e| {
-                matches!(e, ServerEvent::Request { user_id, req_identifier, .. }
-                    if *user_id == u && *req_identifier == req)
-                    && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= n
-            },
-            WAIT,
-        )
-        .await;
-    assert!(found.is_some(), "fewer than {n} requests {req} from {user}");
+    wait_server_events(server, &format!("requests {req} from {user}"), n, |e| {
+        matches!(e, ServerEvent::Request { user_id, req_identifier, .. }
+            if user_id == user && *req_identifier == req)
+    })
+    .await
 }
 
 /// Polls a future to completion on the current thread (for callbacks that block).

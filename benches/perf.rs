@@ -23,7 +23,7 @@ use std::{
 };
 
 use futures_util::StreamExt;
-use imbridge::{ImConfig, ImListener, ImManager, LogLevel, Message, Platform, SessionState};
+use imbridge::{init_logging, ImConfig, ImEvent, ImListener, ImManager, LogLevel, Platform};
 use imbridge_devserver::{
     encode_resp, DevServer, DevServerConfig, MsgData, PullMsgs, PushMessages, RawFrame,
 };
@@ -178,23 +178,19 @@ impl Probe {
 }
 
 impl ImListener for Probe {
-    fn on_connecting(&self) {}
-    fn on_connect_success(&self) {
-        self.send(Ev::ConnectSuccess)
+    fn on_event(&self, event: ImEvent) {
+        match event {
+            ImEvent::ConnectSuccess => self.send(Ev::ConnectSuccess),
+            ImEvent::ConnectFailed { .. } => self.send(Ev::Other),
+            ImEvent::KickedOffline => self.send(Ev::Kicked),
+            ImEvent::Messages { messages } => {
+                self.messages
+                    .fetch_add(messages.len() as u64, Ordering::Relaxed);
+                self.notify.notify_one();
+            }
+            _ => {}
+        }
     }
-    fn on_connect_failed(&self, _: i32, _: String) {
-        self.send(Ev::Other)
-    }
-    fn on_kicked_offline(&self) {
-        self.send(Ev::Kicked)
-    }
-    fn on_user_token_expired(&self) {}
-    fn on_user_token_invalid(&self, _: String) {}
-    fn on_recv_new_message(&self, _: Message) {
-        self.messages.fetch_add(1, Ordering::Relaxed);
-        self.notify.notify_one();
-    }
-    fn on_session_state_changed(&self, _: SessionState) {}
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<(Instant, Ev)>, want: fn(&Ev) -> bool) -> Instant {
@@ -210,13 +206,12 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<(Instant, Ev)>, want: fn(&Ev) -> 
 }
 
 fn config(api: String, ws: String) -> ImConfig {
-    let mut c = ImConfig::new(api, ws, Platform::Android);
-    c.log_level = Some(match std::env::var("IMBRIDGE_BENCH_LOG").as_deref() {
+    init_logging(match std::env::var("IMBRIDGE_BENCH_LOG").as_deref() {
         Ok("debug") => LogLevel::Debug,
         Ok("trace") => LogLevel::Trace,
         _ => LogLevel::Error,
     });
-    c
+    ImConfig::new(api, ws, Platform::Android)
 }
 
 async fn in_process_server() -> DevServer {
@@ -265,7 +260,7 @@ async fn login_samples(api: String, ws: String, token: String) -> Vec<f64> {
 async fn bench_redial(out: &mut BTreeMap<String, String>) {
     let server = in_process_server().await;
     let mut cfg = config(server.api_addr(), server.ws_addr());
-    cfg.reconnect_base_ms = 1; // a connection is stable after 2 ms
+    cfg.reconnect_base_ms = Some(1); // a connection is stable after 2 ms
     let m = ImManager::new(cfg).unwrap();
     let (probe, mut rx) = Probe::new();
     m.set_listener(Some(probe.clone()));
@@ -499,8 +494,8 @@ async fn bench_idle(out: &mut BTreeMap<String, String>) {
         ("idle_no_heartbeat", 1_000 * (secs + 60)),
     ] {
         let mut cfg = config(server.api.clone(), server.ws.clone());
-        cfg.heartbeat_interval_ms = heartbeat_ms;
-        cfg.dead_connection_timeout_ms = heartbeat_ms + 5_000;
+        cfg.heartbeat_interval_ms = Some(heartbeat_ms);
+        cfg.dead_connection_timeout_ms = Some(heartbeat_ms + 5_000);
         let m = ImManager::new(cfg).unwrap();
         m.login("idle".into(), token.clone(), None).await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await; // settle after the login

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use imbridge::{ImConfig, ImManager, LogLevel, LoginStatus, Platform};
+use imbridge::{init_logging, ImConfig, ImManager, LogLevel, LoginStatus, Platform};
 use imbridge_devserver::{DevServer, DevServerConfig};
 
 /// Resident set size of this process, in KiB (Linux).
@@ -39,8 +39,8 @@ async fn main() {
     })
     .await
     .expect("dev gateway");
-    let mut cfg = ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android);
-    cfg.log_level = Some(LogLevel::Warn);
+    init_logging(LogLevel::Warn);
+    let cfg = ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android);
     let manager = ImManager::new(cfg).expect("config");
     let token = server.user_token("soak", 2);
 

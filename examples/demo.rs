@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use imbridge::{ImConfig, ImListener, ImManager, LogLevel, Message, Platform, SessionState};
+use imbridge::{init_logging, ImConfig, ImEvent, ImListener, ImManager, LogLevel, Platform};
 use imbridge_devserver::{DevServer, DevServerConfig};
 use tokio::sync::mpsc;
 
@@ -47,40 +47,36 @@ impl Narrator {
 }
 
 impl ImListener for Narrator {
-    fn on_connecting(&self) {
-        self.tell("on_connecting".into())
-    }
-    fn on_connect_success(&self) {
-        self.tell("on_connect_success".into())
-    }
-    fn on_connect_failed(&self, code: i32, error_text: String) {
-        self.tell(format!("on_connect_failed({code}, {error_text:?})"))
-    }
-    fn on_kicked_offline(&self) {
-        self.tell("on_kicked_offline".into())
-    }
-    fn on_user_token_expired(&self) {
-        self.tell("on_user_token_expired".into())
-    }
-    fn on_user_token_invalid(&self, error_text: String) {
-        self.tell(format!("on_user_token_invalid({error_text:?})"))
-    }
-    fn on_recv_new_message(&self, m: Message) {
-        self.tell(format!(
-            "on_recv_new_message from {} in {}: {:?}",
-            m.send_id,
-            m.conversation_id,
-            m.text.unwrap_or(m.content)
-        ))
-    }
-    fn on_session_state_changed(&self, s: SessionState) {
-        say(
-            self.name,
-            format!(
-                "  state #{}: {:?} / {:?} ({:?})",
-                s.seq, s.login_status, s.connection, s.reason
+    fn on_event(&self, event: ImEvent) {
+        match event {
+            ImEvent::Connecting => self.tell("on_connecting".into()),
+            ImEvent::ConnectSuccess => self.tell("on_connect_success".into()),
+            ImEvent::ConnectFailed { code, detail } => {
+                self.tell(format!("on_connect_failed({code}, {detail:?})"))
+            }
+            ImEvent::KickedOffline => self.tell("on_kicked_offline".into()),
+            ImEvent::UserTokenExpired => self.tell("on_user_token_expired".into()),
+            ImEvent::UserTokenInvalid { detail } => {
+                self.tell(format!("on_user_token_invalid({detail:?})"))
+            }
+            ImEvent::Messages { messages } => {
+                for m in messages {
+                    self.tell(format!(
+                        "on_recv_new_message from {} in {}: {:?}",
+                        m.send_id,
+                        m.conversation_id,
+                        m.text.unwrap_or(m.content)
+                    ))
+                }
+            }
+            ImEvent::StateChanged { state: s } => say(
+                self.name,
+                format!(
+                    "  state #{}: {:?} / {:?} ({:?})",
+                    s.seq, s.login_status, s.connection, s.reason
+                ),
             ),
-        );
+        }
     }
 }
 
@@ -153,9 +149,8 @@ async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
     server.register_user("alice", "Alice");
     server.register_user("bob", "Bob");
     let config = || {
-        let mut c = ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android);
-        c.log_level = Some(LogLevel::Warn);
-        c
+        init_logging(LogLevel::Warn);
+        ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android)
     };
 
     say("script", "1. alice logs in on her Android phone");
@@ -312,8 +307,8 @@ impl RealServer {
     }
 
     async fn run(self) -> Result<(), Box<dyn std::error::Error>> {
-        let mut config = ImConfig::new(self.api_addr, self.ws_addr, self.platform);
-        config.log_level = Some(self.log_level);
+        init_logging(self.log_level);
+        let config = ImConfig::new(self.api_addr, self.ws_addr, self.platform);
         let (m, mut events) = device("sdk", config)?;
         tokio::spawn(async move { while events.recv().await.is_some() {} });
         let user = m.login(self.user_id, self.token, None).await?;

@@ -1,34 +1,51 @@
-//! Validated session configuration (the core twin of the exported `ImConfig`).
+//! Configuration: [`ImConfig`] as the app writes it, [`Config`] as the session uses it.
+//!
+//! `ImConfig` is the one exported record (plain strings and milliseconds, every tunable
+//! optional). [`Config::from_im`] is the one place that checks it and fills in the
+//! defaults of [`defaults`]; nothing else validates or defaults a config.
 
 use std::time::Duration;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{ImError, Result};
 
-/// OpenIM platform IDs (`constant.PlatformID2Name`). Admin (10) is not a client platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// OpenIM platform IDs (`constant.PlatformID2Name`): Ios=1, Android=2, Windows=3,
+/// Osx=4, Web=5, MiniWeb=6, Linux=7, AndroidPad=8, Ipad=9, HarmonyOs=11.
+/// Admin (10) is not a client platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum Platform {
-    Ios = 1,
-    Android = 2,
-    Windows = 3,
-    Osx = 4,
-    Web = 5,
-    MiniWeb = 6,
-    Linux = 7,
-    AndroidPad = 8,
-    Ipad = 9,
-    HarmonyOs = 11,
+    Ios,
+    Android,
+    Windows,
+    Osx,
+    Web,
+    MiniWeb,
+    Linux,
+    AndroidPad,
+    Ipad,
+    HarmonyOs,
 }
 
 impl Platform {
     /// The number OpenIM uses on the wire.
-    pub fn id(self) -> i32 {
-        self as i32
+    pub(crate) fn id(self) -> i32 {
+        match self {
+            Platform::Ios => 1,
+            Platform::Android => 2,
+            Platform::Windows => 3,
+            Platform::Osx => 4,
+            Platform::Web => 5,
+            Platform::MiniWeb => 6,
+            Platform::Linux => 7,
+            Platform::AndroidPad => 8,
+            Platform::Ipad => 9,
+            Platform::HarmonyOs => 11,
+        }
     }
 }
 
-/// Log verbosity, mapped onto the `log` facade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How much imbridge logs (logcat / unified logging / stderr); see [`crate::init_logging`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
 pub enum LogLevel {
     Off,
     Error,
@@ -38,13 +55,86 @@ pub enum LogLevel {
     Trace,
 }
 
-/// Everything a session needs, already checked by [`Config::validate`].
+/// The defaults of every tunable, in milliseconds — the only place they are written.
+pub mod defaults {
+    pub const LOGIN_TIMEOUT_MS: u64 = 15_000;
+    pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+    pub const LOGOUT_TIMEOUT_MS: u64 = 5_000;
+    pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
+    pub const DEAD_CONNECTION_TIMEOUT_MS: u64 = 30_000;
+    pub const RECONNECT_BASE_MS: u64 = 500;
+    pub const RECONNECT_CAP_MS: u64 = 30_000;
+}
+
+/// Configuration of one manager, checked by `ImManager::new` (which says which field
+/// is wrong). Only the two addresses and the platform are required; a tunable left
+/// `None` takes the default named on it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ImConfig {
+    /// http(s) URL of the OpenIM API, e.g. `http://host:10002`.
+    pub api_addr: String,
+    /// ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`.
+    pub ws_addr: String,
+    pub platform: Platform,
+    /// Whole login, retries included. Default 15 s (100 ms – 1 h).
+    #[uniffi(default = None)]
+    pub login_timeout_ms: Option<u64>,
+    /// One WebSocket request, dial or HTTP call. Default 10 s (50 ms – 1 h).
+    #[uniffi(default = None)]
+    pub request_timeout_ms: Option<u64>,
+    /// How long logout waits for the server's 2003 reply. Default 5 s (0 – 1 h).
+    #[uniffi(default = None)]
+    pub logout_timeout_ms: Option<u64>,
+    /// WebSocket ping interval. Default 25 s; shorter than the dead-connection timeout.
+    #[uniffi(default = None)]
+    pub heartbeat_interval_ms: Option<u64>,
+    /// Nothing received for this long means the connection is dead. Default 30 s.
+    #[uniffi(default = None)]
+    pub dead_connection_timeout_ms: Option<u64>,
+    /// Backoff window after the first failed redial. Default 0.5 s.
+    #[uniffi(default = None)]
+    pub reconnect_base_ms: Option<u64>,
+    /// Largest backoff window. Default 30 s; not below the base.
+    #[uniffi(default = None)]
+    pub reconnect_cap_ms: Option<u64>,
+    /// gzip frames (`compression=gzip`). Default on.
+    #[uniffi(default = None)]
+    pub compression: Option<bool>,
+    /// PEM certificates trusted in addition to the public webpki roots (a private CA).
+    #[uniffi(default = None)]
+    pub extra_root_certs_pem: Option<String>,
+}
+
+impl ImConfig {
+    /// A config with every tunable at its default.
+    pub fn new(
+        api_addr: impl Into<String>,
+        ws_addr: impl Into<String>,
+        platform: Platform,
+    ) -> Self {
+        ImConfig {
+            api_addr: api_addr.into(),
+            ws_addr: ws_addr.into(),
+            platform,
+            login_timeout_ms: None,
+            request_timeout_ms: None,
+            logout_timeout_ms: None,
+            heartbeat_interval_ms: None,
+            dead_connection_timeout_ms: None,
+            reconnect_base_ms: None,
+            reconnect_cap_ms: None,
+            compression: None,
+            extra_root_certs_pem: None,
+        }
+    }
+}
+
+/// A checked configuration with every default filled in.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     pub api_addr: Url,
     pub ws_addr: Url,
     pub platform: Platform,
-    pub log_level: LogLevel,
     /// How long `login` may take in all, retries included.
     pub login_timeout: Duration,
     /// How long one WebSocket request or HTTP call may wait for its reply.
@@ -63,156 +153,170 @@ pub struct Config {
 }
 
 impl Config {
-    /// Builds a config with the documented defaults, or explains what is wrong.
-    pub fn new(api_addr: &str, ws_addr: &str, platform: Platform) -> Result<Config> {
-        Ok(Config {
-            api_addr: parse_addr("api_addr", api_addr, &["http", "https"])?,
-            ws_addr: parse_addr("ws_addr", ws_addr, &["ws", "wss"])?,
-            platform,
-            log_level: LogLevel::Info,
-            login_timeout: Duration::from_secs(15),
-            request_timeout: Duration::from_secs(10),
-            logout_timeout: Duration::from_secs(5),
-            heartbeat_interval: Duration::from_secs(25),
-            dead_connection_timeout: Duration::from_secs(30),
-            reconnect_base: Duration::from_millis(500),
-            reconnect_cap: Duration::from_secs(30),
-            compression: true,
-            extra_root_certs_pem: None,
-        })
-    }
-
-    /// Checks the tunables against each other; addresses were checked by [`Config::new`].
-    pub fn validate(self) -> Result<Config> {
-        let within = |name: &str, d: Duration, min: Duration, max: Duration| {
-            if d < min || d > max {
-                Err(Error::invalid(format!(
-                    "{name} must be between {} ms and {} ms, got {} ms",
-                    min.as_millis(),
-                    max.as_millis(),
-                    d.as_millis()
-                )))
-            } else {
-                Ok(())
+    /// Checks `c` and fills in the defaults, or says which field is wrong and why.
+    pub fn from_im(c: ImConfig) -> Result<Config> {
+        let hour = 3_600_000;
+        let ms = |name: &str, v: Option<u64>, default: u64, min: u64| -> Result<Duration> {
+            let v = v.unwrap_or(default);
+            if v < min || v > hour {
+                return Err(ImError::invalid(format!(
+                    "{name} must be between {min} ms and {hour} ms, got {v} ms"
+                )));
             }
+            Ok(Duration::from_millis(v))
         };
-        let ms = Duration::from_millis;
-        let hour = Duration::from_secs(3600);
-        within("login_timeout_ms", self.login_timeout, ms(100), hour)?;
-        within("request_timeout_ms", self.request_timeout, ms(50), hour)?;
-        within("logout_timeout_ms", self.logout_timeout, ms(0), hour)?;
-        within(
-            "heartbeat_interval_ms",
-            self.heartbeat_interval,
-            ms(50),
-            hour,
-        )?;
-        within(
-            "dead_connection_timeout_ms",
-            self.dead_connection_timeout,
-            ms(100),
-            hour,
-        )?;
-        within("reconnect_base_ms", self.reconnect_base, ms(1), hour)?;
-        within("reconnect_cap_ms", self.reconnect_cap, ms(1), hour)?;
-        if self.heartbeat_interval >= self.dead_connection_timeout {
-            return Err(Error::invalid(format!(
+        use defaults as d;
+        let cfg = Config {
+            api_addr: parse_addr("api_addr", &c.api_addr, &["http", "https"])?,
+            ws_addr: parse_addr("ws_addr", &c.ws_addr, &["ws", "wss"])?,
+            platform: c.platform,
+            login_timeout: ms(
+                "login_timeout_ms",
+                c.login_timeout_ms,
+                d::LOGIN_TIMEOUT_MS,
+                100,
+            )?,
+            request_timeout: ms(
+                "request_timeout_ms",
+                c.request_timeout_ms,
+                d::REQUEST_TIMEOUT_MS,
+                50,
+            )?,
+            logout_timeout: ms(
+                "logout_timeout_ms",
+                c.logout_timeout_ms,
+                d::LOGOUT_TIMEOUT_MS,
+                0,
+            )?,
+            heartbeat_interval: ms(
+                "heartbeat_interval_ms",
+                c.heartbeat_interval_ms,
+                d::HEARTBEAT_INTERVAL_MS,
+                50,
+            )?,
+            dead_connection_timeout: ms(
+                "dead_connection_timeout_ms",
+                c.dead_connection_timeout_ms,
+                d::DEAD_CONNECTION_TIMEOUT_MS,
+                100,
+            )?,
+            reconnect_base: ms(
+                "reconnect_base_ms",
+                c.reconnect_base_ms,
+                d::RECONNECT_BASE_MS,
+                1,
+            )?,
+            reconnect_cap: ms(
+                "reconnect_cap_ms",
+                c.reconnect_cap_ms,
+                d::RECONNECT_CAP_MS,
+                1,
+            )?,
+            compression: c.compression.unwrap_or(true),
+            extra_root_certs_pem: c.extra_root_certs_pem,
+        };
+        if cfg.heartbeat_interval >= cfg.dead_connection_timeout {
+            return Err(ImError::invalid(format!(
                 "heartbeat_interval_ms ({}) must be shorter than dead_connection_timeout_ms ({}), \
                  or a healthy idle connection would be declared dead",
-                self.heartbeat_interval.as_millis(),
-                self.dead_connection_timeout.as_millis()
+                cfg.heartbeat_interval.as_millis(),
+                cfg.dead_connection_timeout.as_millis()
             )));
         }
-        if self.reconnect_base > self.reconnect_cap {
-            return Err(Error::invalid(format!(
+        if cfg.reconnect_base > cfg.reconnect_cap {
+            return Err(ImError::invalid(format!(
                 "reconnect_base_ms ({}) must not exceed reconnect_cap_ms ({})",
-                self.reconnect_base.as_millis(),
-                self.reconnect_cap.as_millis()
+                cfg.reconnect_base.as_millis(),
+                cfg.reconnect_cap.as_millis()
             )));
         }
-        if let Some(pem) = &self.extra_root_certs_pem {
+        if let Some(pem) = &cfg.extra_root_certs_pem {
             if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(Error::invalid(
+                return Err(ImError::invalid(
                     "extra_root_certs_pem holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
                 ));
             }
         }
-        Ok(self)
+        Ok(cfg)
     }
 }
 
 fn parse_addr(name: &str, value: &str, schemes: &[&str]) -> Result<Url> {
     let wanted = schemes.join(" or ");
     if value.trim().is_empty() {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "{name} is empty; expected a {wanted} URL such as {}://host:port",
             schemes[0]
         )));
     }
     let url = Url::parse(value)
-        .map_err(|e| Error::invalid(format!("{name} {value:?} is not a URL: {e}")))?;
+        .map_err(|e| ImError::invalid(format!("{name} {value:?} is not a URL: {e}")))?;
     if !schemes.contains(&url.scheme()) {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "{name} {value:?} has scheme {:?}; expected {wanted}",
             url.scheme()
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::invalid(format!("{name} {value:?} has no host")));
+        return Err(ImError::invalid(format!("{name} {value:?} has no host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "{name} {value:?} must not carry a query or fragment"
         )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid(format!("{name} must not carry credentials")));
+        return Err(ImError::invalid(format!(
+            "{name} must not carry credentials"
+        )));
     }
     Ok(url)
 }
 
 /// Limits on login inputs; OpenIM stores user IDs as short strings.
-pub const MAX_USER_ID_BYTES: usize = 128;
-pub const MAX_TOKEN_BYTES: usize = 8192;
-pub const MAX_OPERATION_ID_BYTES: usize = 128;
+pub(crate) const MAX_USER_ID_BYTES: usize = 128;
+pub(crate) const MAX_TOKEN_BYTES: usize = 8192;
+pub(crate) const MAX_OPERATION_ID_BYTES: usize = 128;
 
 /// Checks a user ID: non-empty, at most [`MAX_USER_ID_BYTES`], no control characters
 /// and no leading or trailing whitespace.
-pub fn check_user_id(user_id: &str) -> Result<()> {
+pub(crate) fn check_user_id(user_id: &str) -> Result<()> {
     if user_id.is_empty() {
-        return Err(Error::invalid("user_id is empty"));
+        return Err(ImError::invalid("user_id is empty"));
     }
     if user_id.len() > MAX_USER_ID_BYTES {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "user_id is {} bytes long; the limit is {MAX_USER_ID_BYTES}",
             user_id.len()
         )));
     }
     if let Some(c) = user_id.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "user_id contains the control character U+{:04X}",
             c as u32
         )));
     }
     if user_id.trim() != user_id {
-        return Err(Error::invalid("user_id has leading or trailing whitespace"));
+        return Err(ImError::invalid(
+            "user_id has leading or trailing whitespace",
+        ));
     }
     Ok(())
 }
 
 /// Checks a token without ever quoting it: non-empty, bounded, no whitespace or control characters.
-pub fn check_token(token: &str) -> Result<()> {
+pub(crate) fn check_token(token: &str) -> Result<()> {
     if token.is_empty() {
-        return Err(Error::invalid("token is empty"));
+        return Err(ImError::invalid("token is empty"));
     }
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "token is {} bytes long; the limit is {MAX_TOKEN_BYTES}",
             token.len()
         )));
     }
     if token.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::invalid(
+        return Err(ImError::invalid(
             "token contains whitespace or control characters",
         ));
     }
@@ -220,20 +324,20 @@ pub fn check_token(token: &str) -> Result<()> {
 }
 
 /// Checks an app-supplied operation ID (a trace ID echoed by the server).
-pub fn check_operation_id(op: &str) -> Result<()> {
+pub(crate) fn check_operation_id(op: &str) -> Result<()> {
     if op.is_empty() {
-        return Err(Error::invalid(
+        return Err(ImError::invalid(
             "operation_id is empty; pass None to have one generated",
         ));
     }
     if op.len() > MAX_OPERATION_ID_BYTES {
-        return Err(Error::invalid(format!(
+        return Err(ImError::invalid(format!(
             "operation_id is {} bytes long; the limit is {MAX_OPERATION_ID_BYTES}",
             op.len()
         )));
     }
     if op.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::invalid(
+        return Err(ImError::invalid(
             "operation_id contains whitespace or control characters",
         ));
     }
@@ -244,47 +348,69 @@ pub fn check_operation_id(op: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn cfg() -> Config {
-        Config::new(
+    fn im() -> ImConfig {
+        ImConfig::new(
             "http://127.0.0.1:10002",
             "ws://127.0.0.1:10001",
             Platform::Android,
         )
-        .unwrap()
+    }
+
+    fn err(c: ImConfig) -> String {
+        Config::from_im(c).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unset_tunables_take_the_documented_defaults() {
+        let c = Config::from_im(im()).unwrap();
+        assert_eq!(c.login_timeout, Duration::from_secs(15));
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.logout_timeout, Duration::from_secs(5));
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(25));
+        assert_eq!(c.dead_connection_timeout, Duration::from_secs(30));
+        assert_eq!(c.reconnect_base, Duration::from_millis(500));
+        assert_eq!(c.reconnect_cap, Duration::from_secs(30));
+        assert!(c.compression);
     }
 
     #[test]
     fn wrong_schemes_are_named() {
-        let e = Config::new("ws://h:1", "ws://h:2", Platform::Ios).unwrap_err();
-        assert!(e.to_string().contains("api_addr"), "{e}");
-        assert!(e.to_string().contains("http or https"), "{e}");
-        let e = Config::new("http://h:1", "http://h:2", Platform::Ios).unwrap_err();
-        assert!(e.to_string().contains("ws_addr"), "{e}");
-        assert!(Config::new("", "ws://h", Platform::Ios).is_err());
-        assert!(Config::new("http://h?x=1", "ws://h", Platform::Ios).is_err());
-        assert!(Config::new("not a url", "ws://h", Platform::Ios).is_err());
+        let mut c = im();
+        c.api_addr = "ws://h:1".into();
+        let e = err(c);
+        assert!(e.contains("api_addr") && e.contains("http or https"), "{e}");
+        let mut c = im();
+        c.ws_addr = "http://h:2".into();
+        assert!(err(c).contains("ws_addr"));
+        for bad in ["", "http://h?x=1", "not a url", "http://u:p@h"] {
+            let mut c = im();
+            c.api_addr = bad.into();
+            assert!(err(c).contains("api_addr"), "{bad}");
+        }
     }
 
     #[test]
-    fn tunables_are_checked_against_each_other() {
-        let mut c = cfg();
-        c.heartbeat_interval = Duration::from_secs(40);
-        assert!(c.validate().unwrap_err().to_string().contains("heartbeat"));
-        let mut c = cfg();
-        c.reconnect_base = Duration::from_secs(60);
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("reconnect_base"));
-        let mut c = cfg();
-        c.login_timeout = Duration::ZERO;
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("login_timeout"));
-        assert!(cfg().validate().is_ok());
+    fn tunables_are_checked_alone_and_against_each_other() {
+        let mut c = im();
+        c.heartbeat_interval_ms = Some(40_000);
+        assert!(err(c).contains("heartbeat"));
+        let mut c = im();
+        c.reconnect_base_ms = Some(60_000);
+        assert!(err(c).contains("reconnect_base"));
+        let mut c = im();
+        c.login_timeout_ms = Some(0);
+        assert!(err(c).contains("login_timeout_ms must be between 100 ms"));
+        let mut c = im();
+        c.extra_root_certs_pem = Some("junk".into());
+        assert!(err(c).contains("extra_root_certs_pem"));
+    }
+
+    #[test]
+    fn platform_ids_are_openims() {
+        assert_eq!(Platform::Ios.id(), 1);
+        assert_eq!(Platform::Android.id(), 2);
+        assert_eq!(Platform::Ipad.id(), 9);
+        assert_eq!(Platform::HarmonyOs.id(), 11);
     }
 
     #[test]

@@ -1,54 +1,56 @@
-//! The one error type of the session core, with OpenIM's numeric codes.
+//! [`ImError`]: the one error type, inside the core and across the FFI (Kotlin
+//! `ImException`, Swift `ImError`), with OpenIM's numeric codes.
 //!
-//! Every variant has a stable [`Error::code`]. Texts never contain a token: every
+//! Every variant has a stable [`ImError::code`]. Texts never contain a token: every
 //! message that could echo server or library text passes through [`crate::redact`].
 
-/// What went wrong. `detail` fields are human-readable and never hold a token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    /// The caller passed something unusable; nothing was sent and nothing changed.
+/// What went wrong. `code()` is stable and matches OpenIM's numbers where OpenIM has
+/// one; `detail` texts are for humans and never hold a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum ImError {
+    /// 10002: bad input; nothing was sent and nothing changed.
     #[error("invalid argument: {detail}")]
     InvalidArgument { detail: String },
-    /// The server could not be reached or the connection failed.
+    /// 10000: the server could not be reached or the connection failed.
     #[error("network error: {detail}")]
     Network { detail: String },
-    /// Nothing answered in time.
+    /// 10001: nothing answered in time.
     #[error("timed out: {detail}")]
     Timeout { detail: String },
-    /// The call needs a logged-in session.
+    /// 10009: the call needs a logged-in session.
     #[error("not logged in")]
     NotLoggedIn,
-    /// Another login of this manager is still running.
+    /// 10102: another login of this manager is still running.
     #[error("a login is already in progress")]
     LoginInProgress,
-    /// The login was ended by a logout (or cancelled) before it finished.
+    /// 19001 (imbridge): a logout or `cancel_login` ended this login before it finished.
     #[error("login cancelled")]
     LoginCancelled,
-    /// The server says the token has expired (1501).
+    /// 1501: the token has expired.
     #[error("token expired: {detail}")]
     TokenExpired { detail: String },
-    /// The server rejected the token (1502–1505, 1507).
-    #[error("token invalid ({code}): {detail}")]
-    TokenInvalid { code: i32, detail: String },
-    /// The token was kicked by another device or an admin (1506, or a 2002 frame).
+    /// 1502–1505, 1507: the server rejected the token (its code is kept).
+    #[error("token invalid ({server_code}): {detail}")]
+    TokenInvalid { server_code: i32, detail: String },
+    /// 1506: kicked by another device or an admin (or a 2002 frame).
     #[error("token kicked: {detail}")]
     TokenKicked { detail: String },
-    /// Any other error code the server returned.
-    #[error("server error {code}: {detail}")]
-    Server { code: i32, detail: String },
-    /// The server sent something that does not follow the protocol (10201–10203).
-    #[error("protocol error ({code}): {detail}")]
-    Protocol { code: i32, detail: String },
-    /// The manager was shut down; it refuses every call.
+    /// Any other server errCode.
+    #[error("server error {server_code}: {detail}")]
+    Server { server_code: i32, detail: String },
+    /// 10201–10203: the server broke the protocol.
+    #[error("protocol error ({protocol_code}): {detail}")]
+    Protocol { protocol_code: i32, detail: String },
+    /// 19002 (imbridge): the manager was shut down; it refuses every call.
     #[error("the manager has been shut down")]
     Shutdown,
-    /// A bug in imbridge (including a caught panic).
+    /// 10006: a bug in imbridge, including a caught panic.
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }
 
 /// Client-side codes, as in openim-sdk-core's `sdkerrs` where one exists.
-pub mod codes {
+pub(crate) mod codes {
     pub const NETWORK: i32 = 10000;
     pub const TIMEOUT: i32 = 10001;
     pub const ARGS: i32 = 10002;
@@ -57,7 +59,6 @@ pub mod codes {
     pub const LOGIN_REPEAT: i32 = 10102;
     pub const DECOMPRESSION: i32 = 10201;
     pub const DECODE: i32 = 10202;
-    pub const UNSUPPORTED_FRAME: i32 = 10203;
     /// imbridge-only: OpenIM has no code for a login ended by logout.
     pub const LOGIN_CANCELLED: i32 = 19001;
     /// imbridge-only: the manager was shut down.
@@ -66,64 +67,78 @@ pub mod codes {
     pub const TOKEN_KICKED: i32 = 1506;
 }
 
-impl Error {
-    /// The stable numeric code: OpenIM's where OpenIM has one.
+#[uniffi::export]
+impl ImError {
+    /// The stable numeric code: OpenIM's where OpenIM has one (Kotlin `e.code()`,
+    /// Swift `error.code()`).
     pub fn code(&self) -> i32 {
         match self {
-            Error::InvalidArgument { .. } => codes::ARGS,
-            Error::Network { .. } => codes::NETWORK,
-            Error::Timeout { .. } => codes::TIMEOUT,
-            Error::NotLoggedIn => codes::NOT_LOGGED_IN,
-            Error::LoginInProgress => codes::LOGIN_REPEAT,
-            Error::LoginCancelled => codes::LOGIN_CANCELLED,
-            Error::TokenExpired { .. } => codes::TOKEN_EXPIRED,
-            Error::TokenInvalid { code, .. } => *code,
-            Error::TokenKicked { .. } => codes::TOKEN_KICKED,
-            Error::Server { code, .. } | Error::Protocol { code, .. } => *code,
-            Error::Shutdown => codes::SHUTDOWN,
-            Error::Internal { .. } => codes::INTERNAL,
+            ImError::InvalidArgument { .. } => codes::ARGS,
+            ImError::Network { .. } => codes::NETWORK,
+            ImError::Timeout { .. } => codes::TIMEOUT,
+            ImError::NotLoggedIn => codes::NOT_LOGGED_IN,
+            ImError::LoginInProgress => codes::LOGIN_REPEAT,
+            ImError::LoginCancelled => codes::LOGIN_CANCELLED,
+            ImError::TokenExpired { .. } => codes::TOKEN_EXPIRED,
+            ImError::TokenKicked { .. } => codes::TOKEN_KICKED,
+            ImError::TokenInvalid { server_code, .. } | ImError::Server { server_code, .. } => {
+                *server_code
+            }
+            ImError::Protocol { protocol_code, .. } => *protocol_code,
+            ImError::Shutdown => codes::SHUTDOWN,
+            ImError::Internal { .. } => codes::INTERNAL,
         }
     }
+}
 
+impl ImError {
     /// Maps a server `errCode` (from a dial body, an HTTP envelope or a WS reply).
-    pub fn from_server(code: i32, detail: String) -> Error {
+    pub(crate) fn from_server(code: i32, detail: String) -> ImError {
         match code {
-            1501 => Error::TokenExpired { detail },
-            1502..=1505 | 1507 => Error::TokenInvalid { code, detail },
-            1506 => Error::TokenKicked { detail },
-            _ => Error::Server { code, detail },
+            1501 => ImError::TokenExpired { detail },
+            1502..=1505 | 1507 => ImError::TokenInvalid {
+                server_code: code,
+                detail,
+            },
+            1506 => ImError::TokenKicked { detail },
+            _ => ImError::Server {
+                server_code: code,
+                detail,
+            },
         }
     }
 
     /// True for the errors that end a session: expired, invalid or kicked token.
-    pub fn is_token_error(&self) -> bool {
+    pub(crate) fn is_token_error(&self) -> bool {
         matches!(
             self,
-            Error::TokenExpired { .. } | Error::TokenInvalid { .. } | Error::TokenKicked { .. }
+            ImError::TokenExpired { .. }
+                | ImError::TokenInvalid { .. }
+                | ImError::TokenKicked { .. }
         )
     }
 
-    pub(crate) fn invalid(detail: impl Into<String>) -> Error {
-        Error::InvalidArgument {
+    pub(crate) fn invalid(detail: impl Into<String>) -> ImError {
+        ImError::InvalidArgument {
             detail: detail.into(),
         }
     }
 
-    pub(crate) fn network(detail: impl Into<String>) -> Error {
-        Error::Network {
+    pub(crate) fn network(detail: impl Into<String>) -> ImError {
+        ImError::Network {
             detail: detail.into(),
         }
     }
 
-    pub(crate) fn timeout(detail: impl Into<String>) -> Error {
-        Error::Timeout {
+    pub(crate) fn timeout(detail: impl Into<String>) -> ImError {
+        ImError::Timeout {
             detail: detail.into(),
         }
     }
 }
 
 /// Convenience alias used across the crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = ImError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
@@ -131,32 +146,37 @@ mod tests {
 
     #[test]
     fn server_codes_map_to_token_variants() {
-        assert_eq!(Error::from_server(1501, String::new()).code(), 1501);
+        assert_eq!(ImError::from_server(1501, String::new()).code(), 1501);
         assert!(matches!(
-            Error::from_server(1503, String::new()),
-            Error::TokenInvalid { code: 1503, .. }
+            ImError::from_server(1503, String::new()),
+            ImError::TokenInvalid {
+                server_code: 1503,
+                ..
+            }
         ));
         assert!(matches!(
-            Error::from_server(1507, String::new()),
-            Error::TokenInvalid { code: 1507, .. }
+            ImError::from_server(1507, String::new()),
+            ImError::TokenInvalid {
+                server_code: 1507,
+                ..
+            }
         ));
         assert!(matches!(
-            Error::from_server(1506, String::new()),
-            Error::TokenKicked { .. }
+            ImError::from_server(1506, String::new()),
+            ImError::TokenKicked { .. }
         ));
-        assert!(matches!(
-            Error::from_server(1602, String::new()),
-            Error::Server { code: 1602, .. }
-        ));
-        assert!(!Error::from_server(500, String::new()).is_token_error());
+        assert_eq!(ImError::from_server(1602, String::new()).code(), 1602);
+        assert!(!ImError::from_server(500, String::new()).is_token_error());
     }
 
     #[test]
     fn client_codes_match_openim() {
-        assert_eq!(Error::invalid("x").code(), 10002);
-        assert_eq!(Error::network("x").code(), 10000);
-        assert_eq!(Error::timeout("x").code(), 10001);
-        assert_eq!(Error::NotLoggedIn.code(), 10009);
-        assert_eq!(Error::LoginInProgress.code(), 10102);
+        assert_eq!(ImError::invalid("x").code(), 10002);
+        assert_eq!(ImError::network("x").code(), 10000);
+        assert_eq!(ImError::timeout("x").code(), 10001);
+        assert_eq!(ImError::NotLoggedIn.code(), 10009);
+        assert_eq!(ImError::LoginInProgress.code(), 10102);
+        assert_eq!(ImError::LoginCancelled.code(), 19001);
+        assert_eq!(ImError::Shutdown.code(), 19002);
     }
 }

@@ -1,6 +1,7 @@
 //! Logging through the `log` facade: logcat on Android, unified logging on Apple
-//! (feature `oslog`), stderr elsewhere. Installed once per process by the first
-//! manager; the most recent manager's level wins. Nothing logged holds a token.
+//! (feature `oslog`), stderr elsewhere. Installed once per process by the app's
+//! explicit `init_logging` call (never by a manager); the latest call's level wins.
+//! Nothing logged holds a token.
 
 use std::sync::Once;
 
@@ -19,7 +20,7 @@ fn filter(level: LogLevel) -> log::LevelFilter {
 
 /// Installs the platform logger (once) and sets the level. If the app already
 /// installed a `log` logger, that one is kept.
-pub fn init(level: LogLevel) {
+pub(crate) fn init(level: LogLevel) {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(install);
     log::set_max_level(filter(level));

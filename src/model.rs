@@ -1,7 +1,7 @@
-//! The data a session hands to the app: the logged-in user and pushed messages.
+//! The data a session hands to the app (exported records): the logged-in user and messages.
 
 /// The logged-in user, from `/user/get_users_info`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
 pub struct UserInfo {
     pub user_id: String,
     pub nickname: String,
@@ -14,7 +14,7 @@ pub struct UserInfo {
 }
 
 /// One message from a 2001 push.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
 pub struct Message {
     pub client_msg_id: String,
     pub server_msg_id: String,

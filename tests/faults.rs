@@ -148,7 +148,7 @@ async fn connection_refused_at_redial_is_retried_until_it_works() {
 async fn a_stalled_upgrade_times_out_and_is_retried() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.request_timeout_ms = 300;
+    cfg.request_timeout_ms = Some(300);
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -244,7 +244,7 @@ async fn every_dial_error_code_has_its_outcome() {
 async fn a_reply_that_never_comes_times_out() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.request_timeout_ms = 300;
+    cfg.request_timeout_ms = Some(300);
     let (m, _rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -272,7 +272,7 @@ async fn the_server_closing_mid_login_fails_or_recovers_never_hangs() {
         ..Faults::default()
     });
     let mut cfg = config(&server);
-    cfg.login_timeout_ms = 800;
+    cfg.login_timeout_ms = Some(800);
     let (m, rec) = manager(cfg);
     match m
         .login("alice".into(), server.user_token("alice", 2), None)
@@ -306,7 +306,7 @@ async fn the_server_closing_mid_login_fails_or_recovers_never_hangs() {
 async fn the_server_closing_mid_logout_ends_the_logout_at_once() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.logout_timeout_ms = 5_000;
+    cfg.logout_timeout_ms = Some(5_000);
     let (m, _rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -329,8 +329,8 @@ async fn the_server_closing_mid_logout_ends_the_logout_at_once() {
 async fn a_storm_of_drops_backs_off_and_ends_connected() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.reconnect_base_ms = 20; // a connection younger than 40 ms counts as a failure
-    cfg.reconnect_cap_ms = 80;
+    cfg.reconnect_base_ms = Some(20); // a connection younger than 40 ms counts as a failure
+    cfg.reconnect_cap_ms = Some(80);
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await

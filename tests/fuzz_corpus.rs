@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use flate2::{write::GzEncoder, Compression};
-use imbridge::protocol::compress::{gunzip, gzip, InflateError, MAX_INFLATED_BYTES};
-use imbridge::protocol::envelope::{DecodeError, Response};
-use imbridge::protocol::pb::{MsgData, PullMsgs, PushMessages};
-use imbridge::protocol::push::{decode_push, CONTENT_TYPE_TEXT};
+use imbridge::fuzzing::{decode_push, CONTENT_TYPE_TEXT};
+use imbridge::fuzzing::{gunzip, gzip, InflateError, MAX_INFLATED_BYTES};
+use imbridge::fuzzing::{DecodeError, Response};
+use imbridge::fuzzing::{MsgData, PullMsgs, PushMessages};
 use prost::Message as _;
 
 /// One fuzz target's check: panics when the input shows a bug.

@@ -33,21 +33,21 @@ fn invalid_configs_are_refused_with_the_field_named() {
         ),
         (
             ImConfig {
-                heartbeat_interval_ms: 40_000,
+                heartbeat_interval_ms: Some(40_000),
                 ..ImConfig::new("http://127.0.0.1:1", "ws://127.0.0.1:2", Platform::Ios)
             },
             "heartbeat_interval_ms",
         ),
         (
             ImConfig {
-                login_timeout_ms: 0,
+                login_timeout_ms: Some(0),
                 ..ImConfig::new("http://127.0.0.1:1", "ws://127.0.0.1:2", Platform::Ios)
             },
             "login_timeout_ms",
         ),
         (
             ImConfig {
-                reconnect_base_ms: 60_000,
+                reconnect_base_ms: Some(60_000),
                 ..ImConfig::new("http://127.0.0.1:1", "ws://127.0.0.1:2", Platform::Ios)
             },
             "reconnect_base_ms",

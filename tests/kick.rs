@@ -101,6 +101,9 @@ async fn token_rejected_by_the_user_info_call_fails_the_login() {
         .unwrap_err();
     assert_eq!(err.code(), 1501);
     assert_eq!(m.login_status(), LoginStatus::LoggedOut);
+    // Callbacks are delivered off the caller's thread: the failed state comes last.
+    rec.wait_state("login failed", |s| s.reason == StateReason::LoginFailed)
+        .await;
     assert_eq!(
         rec.callbacks()
             .into_iter()

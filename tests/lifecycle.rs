@@ -116,8 +116,8 @@ async fn no_dialing_while_the_network_is_down_and_a_redial_when_it_returns() {
 async fn foreground_redials_at_once_when_waiting() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.reconnect_base_ms = 5_000;
-    cfg.reconnect_cap_ms = 5_000;
+    cfg.reconnect_base_ms = Some(5_000);
+    cfg.reconnect_cap_ms = Some(5_000);
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -153,8 +153,8 @@ async fn foreground_redials_at_once_when_waiting() {
 async fn network_back_while_connected_probes_the_path_at_once() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.heartbeat_interval_ms = 60_000; // no scheduled ping during the test
-    cfg.dead_connection_timeout_ms = 120_000;
+    cfg.heartbeat_interval_ms = Some(60_000); // no scheduled ping during the test
+    cfg.dead_connection_timeout_ms = Some(120_000);
     let (m, _rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await

@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Mutex, Weak};
 
 use common::*;
-use imbridge::{ImListener, ImManager, LoginStatus, Message, SessionState};
+use imbridge::{ImEvent, ImListener, ImManager, LoginStatus};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_listener_may_call_the_manager_from_inside_callbacks() {
@@ -85,20 +85,12 @@ async fn state_changes_arrive_in_order_with_growing_seq() {
 struct Panicker(Arc<Recorder>);
 
 impl ImListener for Panicker {
-    fn on_connecting(&self) {
-        panic!("listener bug");
+    fn on_event(&self, event: ImEvent) {
+        match event {
+            ImEvent::Connecting => panic!("listener bug"),
+            other => self.0.on_event(other),
+        }
     }
-    fn on_connect_success(&self) {
-        self.0.on_connect_success()
-    }
-    fn on_connect_failed(&self, code: i32, error_text: String) {
-        self.0.on_connect_failed(code, error_text)
-    }
-    fn on_kicked_offline(&self) {}
-    fn on_user_token_expired(&self) {}
-    fn on_user_token_invalid(&self, _: String) {}
-    fn on_recv_new_message(&self, _: Message) {}
-    fn on_session_state_changed(&self, _: SessionState) {}
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -45,7 +45,7 @@ async fn login_ok_connects_and_returns_the_user() {
 async fn login_without_compression_works_too() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.compression = false;
+    cfg.compression = Some(false);
     let (m, _rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -137,9 +137,9 @@ async fn server_down_fails_with_network_error_within_the_login_timeout() {
         format!("ws://127.0.0.1:{port}"),
         imbridge::Platform::Android,
     );
-    cfg.login_timeout_ms = 1_500;
-    cfg.reconnect_base_ms = 50;
-    cfg.reconnect_cap_ms = 200;
+    cfg.login_timeout_ms = Some(1_500);
+    cfg.reconnect_base_ms = Some(50);
+    cfg.reconnect_cap_ms = Some(200);
     let (m, rec) = manager(cfg);
     let started = std::time::Instant::now();
     let err = m
@@ -229,17 +229,44 @@ async fn login_as_another_user_logs_the_first_out_then_logs_in() {
     wait_request(&server, "alice", 2003).await;
     assert!(server.wait_online("alice", 0, WAIT).await);
     assert!(server.wait_online("bob", 1, WAIT).await);
-    // The new session's events: connecting, connect_success (nothing from alice's end).
+    // Alice's session ends with its final state and no connection callback; then bob's
+    // session starts.
     let s = rec
         .wait_state("bob logged in", |s| {
             s.user_id.as_deref() == Some("bob") && s.login_status == LoginStatus::LoggedIn
         })
         .await;
     assert_eq!(s.reason, StateReason::LoggedIn);
-    assert!(!rec
+    let states: Vec<_> = rec
         .all()
-        .iter()
-        .any(|e| matches!(e, Ev::State(s) if s.reason == StateReason::LoggedOut)));
+        .into_iter()
+        .filter_map(|e| match e {
+            Ev::State(s) if s.reason != StateReason::Created => {
+                Some((s.login_status, s.user_id, s.reason))
+            }
+            _ => None,
+        })
+        .collect();
+    let alice = Some("alice".to_string());
+    let bob = Some("bob".to_string());
+    assert_eq!(
+        states,
+        [
+            (
+                LoginStatus::LoggingIn,
+                alice.clone(),
+                StateReason::LoginStarted
+            ),
+            (LoginStatus::LoggedIn, alice, StateReason::LoggedIn),
+            (LoginStatus::LoggedOut, None, StateReason::LoggedOut),
+            (
+                LoginStatus::LoggingIn,
+                bob.clone(),
+                StateReason::LoginStarted
+            ),
+            (LoginStatus::LoggedIn, bob, StateReason::LoggedIn),
+        ]
+    );
     rec.wait_count("bob's connect_success", 2, |e| *e == Ev::ConnectSuccess)
         .await;
     let cbs = rec.callbacks();
@@ -252,4 +279,49 @@ async fn login_as_another_user_logs_the_first_out_then_logs_in() {
             Ev::ConnectSuccess
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_login_ends_the_pending_login_and_the_cancelled_state_is_heard() {
+    let server = server().await;
+    server.set_faults(Faults {
+        upgrade_delay: Some(Duration::from_secs(30)),
+        ..Faults::default()
+    });
+    let (m, rec) = manager(config(&server));
+    let login = {
+        let m = m.clone();
+        let token = server.user_token("alice", 2);
+        tokio::spawn(async move { m.login("alice".into(), token, None).await })
+    };
+    rec.wait_state("logging in", |s| s.reason == StateReason::LoginStarted)
+        .await;
+    m.cancel_login().unwrap();
+    let err = tokio::time::timeout(WAIT, login)
+        .await
+        .expect("the login ends")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err, ImError::LoginCancelled);
+    assert_eq!(err.code(), 19001);
+    let s = rec
+        .wait_state("cancelled", |s| s.reason == StateReason::LoginCancelled)
+        .await;
+    assert_eq!(s.login_status, LoginStatus::LoggedOut);
+    assert_eq!(m.session_state(), s);
+    // With no login pending it changes nothing.
+    m.cancel_login().unwrap();
+    m.set_listener(None);
+    assert_eq!(m.session_state(), s);
+    // And a finished login is not undone.
+    server.set_faults(Faults::default());
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    m.cancel_login().unwrap();
+    let seq = m.session_state().seq;
+    // A command answered by the session task after the cancel: the cancel was handled.
+    m.set_app_background(false).await.unwrap();
+    assert_eq!(m.login_status(), LoginStatus::LoggedIn);
+    assert_eq!(m.session_state().seq, seq);
 }

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use imbridge::{ConnectionState, ImError, LoginStatus};
+use imbridge::{ConnectionState, ImError, LoginStatus, StateReason};
 use imbridge_devserver::{Faults, ServerEvent};
 use prost::Message as _;
 
@@ -128,7 +128,7 @@ async fn logout_while_offline_is_local() {
 async fn logout_waits_at_most_the_logout_timeout_for_the_reply() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.logout_timeout_ms = 300;
+    cfg.logout_timeout_ms = Some(300);
     let (m, _rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -172,4 +172,40 @@ async fn shutdown_refuses_later_calls_and_logs_out() {
     assert!(server.wait_online("alice", 0, WAIT).await);
     assert!(rec.since(returned).is_empty());
     m.shutdown(); // idempotent
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_returns_the_final_state_and_it_is_the_last_callback() {
+    let server = server().await;
+    let (m, rec) = logged_in(&server, "alice").await;
+    let before = m.session_state();
+    let last = m.logout(None).await.unwrap();
+    assert_eq!(last.login_status, LoginStatus::LoggedOut);
+    assert_eq!(last.reason, StateReason::LoggedOut);
+    assert!(last.seq > before.seq, "{last:?} after {before:?}");
+    assert_eq!(m.session_state(), last);
+    // Delivered before logout returned, and nothing after it.
+    assert_eq!(rec.all().last(), Some(&Ev::State(last.clone())));
+    let with_seq = rec.count(|e| matches!(e, Ev::State(s) if s.seq == last.seq));
+    assert_eq!(with_seq, 1, "one state per seq");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_returns_a_final_state_with_a_seq_of_its_own() {
+    let server = server().await;
+    let (m, rec) = logged_in(&server, "alice").await;
+    let before = m.session_state();
+    let last = m.shutdown();
+    assert_eq!(last.reason, StateReason::Shutdown);
+    assert_eq!(last.login_status, LoginStatus::LoggedOut);
+    assert_eq!(last.seq, before.seq + 1);
+    // The background logout publishes nothing more: the state stays final.
+    wait_request(&server, "alice", 2003).await;
+    assert!(server.wait_online("alice", 0, WAIT).await);
+    assert_eq!(m.session_state(), last);
+    assert_eq!(m.shutdown(), last, "idempotent");
+    assert!(!rec
+        .all()
+        .iter()
+        .any(|e| matches!(e, Ev::State(s) if s.seq >= last.seq)));
 }

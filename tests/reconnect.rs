@@ -25,8 +25,8 @@ async fn wait_pings(server: &imbridge_devserver::DevServer, user: &str, n: usize
 async fn heartbeat_pings_go_out_on_the_interval() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.heartbeat_interval_ms = 100;
-    cfg.dead_connection_timeout_ms = 1_000;
+    cfg.heartbeat_interval_ms = Some(100);
+    cfg.dead_connection_timeout_ms = Some(1_000);
     let (m, _rec) = manager(cfg);
     let started = Instant::now();
     m.login("alice".into(), server.user_token("alice", 2), None)
@@ -45,8 +45,8 @@ async fn heartbeat_pings_go_out_on_the_interval() {
 async fn a_lost_connection_is_redialed_at_once() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.heartbeat_interval_ms = 100;
-    cfg.reconnect_base_ms = 50; // connections older than 100 ms are stable
+    cfg.heartbeat_interval_ms = Some(100);
+    cfg.reconnect_base_ms = Some(50); // connections older than 100 ms are stable
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -118,8 +118,8 @@ async fn refused_redials_back_off_report_each_failure_and_recover() {
 async fn a_stalled_connection_is_declared_dead_and_replaced() {
     let server = server().await;
     let mut cfg = config(&server);
-    cfg.heartbeat_interval_ms = 100;
-    cfg.dead_connection_timeout_ms = 400;
+    cfg.heartbeat_interval_ms = Some(100);
+    cfg.dead_connection_timeout_ms = Some(400);
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -157,8 +157,8 @@ async fn client_pings_keep_a_released_server_from_timing_out() {
         ..Default::default()
     });
     let mut cfg = config(&server);
-    cfg.heartbeat_interval_ms = 150;
-    cfg.dead_connection_timeout_ms = 2_000;
+    cfg.heartbeat_interval_ms = Some(150);
+    cfg.dead_connection_timeout_ms = Some(2_000);
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 2), None)
         .await
@@ -176,8 +176,8 @@ async fn server_pings_are_answered() {
     let server = server_with(|c| c.read_deadline = std::time::Duration::from_millis(400)).await;
     let mut cfg = config(&server);
     cfg.platform = imbridge::Platform::Web;
-    cfg.heartbeat_interval_ms = 20_000;
-    cfg.dead_connection_timeout_ms = 30_000;
+    cfg.heartbeat_interval_ms = Some(20_000);
+    cfg.dead_connection_timeout_ms = Some(30_000);
     let (m, rec) = manager(cfg);
     m.login("alice".into(), server.user_token("alice", 5), None)
         .await

@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use common::*;
-use imbridge::{ImError, LogLevel};
+use imbridge::ImError;
 use imbridge_devserver::Faults;
 
 struct Capture(Mutex<Vec<String>>);
@@ -37,8 +37,7 @@ fn capture() -> &'static Capture {
 async fn tokens_stay_out_of_logs_errors_and_debug_output() {
     let logs = capture();
     let server = server().await;
-    let mut cfg = config(&server);
-    cfg.log_level = Some(LogLevel::Trace);
+    let cfg = config(&server);
     let (m, rec) = manager(cfg.clone());
 
     let good = server.user_token("alice", 2);

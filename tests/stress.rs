@@ -39,11 +39,11 @@ async fn random_operations_keep_every_invariant() {
     println!("stress seed = {seed} (IMBRIDGE_STRESS_SEED={seed} to replay the same choices)");
     let server = Arc::new(server().await);
     let mut cfg = config(&server);
-    cfg.login_timeout_ms = 2_000;
-    cfg.request_timeout_ms = 1_000;
-    cfg.logout_timeout_ms = 500;
-    cfg.reconnect_base_ms = 5;
-    cfg.reconnect_cap_ms = 50;
+    cfg.login_timeout_ms = Some(2_000);
+    cfg.request_timeout_ms = Some(1_000);
+    cfg.logout_timeout_ms = Some(500);
+    cfg.reconnect_base_ms = Some(5);
+    cfg.reconnect_cap_ms = Some(50);
     let devices: Vec<_> = (0..2).map(|_| manager(cfg.clone())).collect();
     // The listener's first call is the current-state snapshot `set_listener` queues; it
     // belongs to no session, so let it arrive before the operations begin.
@@ -167,14 +167,23 @@ fn check(seed: u64, d: usize, events: &[(Instant, Ev)], ops: &[(usize, Kind, Ins
         .map(|o| (o.2, o.3))
         .collect();
     for (i, (at, ev)) in events.iter().enumerate() {
-        // Nothing after a logout returned unless a login overlapped the gap.
+        // Nothing after a logout returned unless a login overlapped the gap, or — the
+        // final LoggedOut state only — another logout did (the final state of a logout is
+        // its last callback).
         if let Some(&(_, ended)) = logouts
             .iter()
             .filter(|(_, e)| e <= at)
             .max_by_key(|(_, e)| *e)
         {
-            let relogin = logins.iter().any(|(s, e)| *e >= ended && s <= at);
-            assert!(relogin, "after a logout returned: {}", ctx(i));
+            let overlaps =
+                |ops: &[(Instant, Instant)]| ops.iter().any(|(s, e)| *e >= ended && s <= at);
+            let final_state = matches!(ev, Ev::State(s)
+                if s.reason == StateReason::LoggedOut && s.login_status == LoginStatus::LoggedOut);
+            assert!(
+                overlaps(&logins) || (final_state && overlaps(&logouts)),
+                "after a logout returned: {}",
+                ctx(i)
+            );
         }
         match ev {
             Ev::State(s) => {
@@ -193,7 +202,7 @@ fn check(seed: u64, d: usize, events: &[(Instant, Ev)], ops: &[(usize, Kind, Ins
                 let s = last_state.as_ref().unwrap_or_else(|| panic!("{}", ctx(i)));
                 assert_eq!(s.connection, ConnectionState::Connected, "{}", ctx(i));
             }
-            Ev::Message(_) => {
+            Ev::Message(_) | Ev::Batch(_) => {
                 let s = last_state.as_ref().unwrap_or_else(|| panic!("{}", ctx(i)));
                 assert_eq!(s.login_status, LoginStatus::LoggedIn, "{}", ctx(i));
             }

@@ -56,8 +56,8 @@ async fn an_untrusted_certificate_fails_the_login_with_a_tls_error() {
     })
     .await;
     let mut cfg = ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android);
-    cfg.login_timeout_ms = 800;
-    cfg.reconnect_base_ms = 50;
+    cfg.login_timeout_ms = Some(800);
+    cfg.reconnect_base_ms = Some(50);
     let (m, rec) = manager(cfg);
     let err = m
         .login("alice".into(), server.user_token("alice", 2), None)

@@ -1,7 +1,7 @@
 //! `gunzip` never returns more than the limit, and `gzip` round-trips.
 #![no_main]
 
-use imbridge::protocol::compress::{gunzip, gzip, MAX_INFLATED_BYTES};
+use imbridge::fuzzing::{gunzip, gzip, MAX_INFLATED_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,11 +8,16 @@ use std::{
 
 use futures_util::FutureExt;
 
-use super::{
-    ConnectionState, ImConfig, ImError, ImListener, ListenerAdapter, LoginStatus, SessionState,
-    UserInfo,
+use crate::{
+    config::{Config, ImConfig},
+    error::ImError,
+    model::UserInfo,
+    session::{
+        events::ImListener,
+        state::{ConnectionState, LoginStatus, SessionState},
+        Session,
+    },
 };
-use crate::{config::Config, logging, session::Session};
 
 /// The entry point. Several managers may live in one process, each its own session.
 /// Dropping the last reference while logged in logs out (best effort, short grace).
@@ -28,10 +33,8 @@ impl ImManager {
     #[uniffi::constructor]
     pub fn new(config: ImConfig) -> Result<Arc<ImManager>, ImError> {
         guard(|| {
-            let config = Config::try_from(config)?;
-            logging::init(config.log_level);
             Ok(Arc::new(ImManager {
-                session: Session::start(config)?,
+                session: Session::start(Config::from_im(config)?)?,
             }))
         })
     }
@@ -39,41 +42,40 @@ impl ImManager {
     /// Sets or clears the listener; a new listener first hears the current state.
     pub fn set_listener(&self, listener: Option<Arc<dyn ImListener>>) {
         let _ = guard(|| {
-            self.session.set_listener(listener.map(|l| {
-                Arc::new(ListenerAdapter(l)) as Arc<dyn crate::session::events::Listener>
-            }));
+            self.session.set_listener(listener);
             Ok(())
         });
     }
 
-    /// Logs in `user_id` with `token` and returns the user. See the session contract:
-    /// same user while logged in → Ok at once; another user → the current session
-    /// logs out first; while a login runs → `LoginInProgress`. Cancelling the call
-    /// (dropping the future) cancels the login.
+    /// Logs in `user_id` with `token` and returns the user. Same user while logged in
+    /// → Ok at once; another user → the current session logs out first; while a login
+    /// runs → `LoginInProgress`. Dropping the future (Rust, Kotlin coroutine
+    /// cancellation) cancels this login, as [`ImManager::cancel_login`] does.
     pub async fn login(
         &self,
         user_id: String,
         token: String,
         operation_id: Option<String>,
     ) -> Result<UserInfo, ImError> {
-        guard_async(async {
-            Ok(self
-                .session
-                .login(user_id, token, operation_id)
-                .await?
-                .into())
-        })
-        .await
+        guard_async(self.session.login(user_id, token, operation_id)).await
     }
 
-    /// Logs out (idempotent). After it returns the listener hears nothing more
-    /// from the ended session.
-    pub async fn logout(&self, operation_id: Option<String>) -> Result<(), ImError> {
-        guard_async(async { Ok(self.session.logout(operation_id).await?) }).await
+    /// Ends the pending login, if any: that `login` returns `LoginCancelled`, and the
+    /// listener hears the `LoggedOut` state with reason `LoginCancelled`. A login that
+    /// has already finished is not undone (call `logout`). Never blocks.
+    pub fn cancel_login(&self) -> Result<(), ImError> {
+        guard(|| self.session.cancel_login())
+    }
+
+    /// Logs out (idempotent) and returns the final state. That state (`LoggedOut`,
+    /// its own `seq`) is the last callback of the ended session: when `logout`
+    /// returns it has been delivered, and nothing of that session follows.
+    pub async fn logout(&self, operation_id: Option<String>) -> Result<SessionState, ImError> {
+        guard_async(self.session.logout(operation_id)).await
     }
 
     pub fn login_status(&self) -> LoginStatus {
-        self.session.state().login_status.into()
+        self.session.state().login_status
     }
 
     /// The user of the current or logging-in session.
@@ -82,32 +84,29 @@ impl ImManager {
     }
 
     pub fn connection_state(&self) -> ConnectionState {
-        self.session.state().connection.into()
+        self.session.state().connection
     }
 
     pub fn session_state(&self) -> SessionState {
-        self.session.state().into()
+        self.session.state()
     }
 
     /// Tells the server (2004) and remembers it for the next dial. Returning to the
     /// foreground redials at once when the session was waiting to reconnect.
     pub async fn set_app_background(&self, background: bool) -> Result<(), ImError> {
-        guard_async(async { Ok(self.session.set_app_background(background).await?) }).await
+        guard_async(self.session.set_app_background(background)).await
     }
 
     /// The device's network came or went: `false` stops dialing, `true` redials now.
     pub fn network_changed(&self, available: bool) -> Result<(), ImError> {
-        guard(|| Ok(self.session.network_changed(available)?))
+        guard(|| self.session.network_changed(available))
     }
 
-    /// Stops the manager: no callback starts after this returns, a best-effort
-    /// logout runs in the background, and every later call fails with `Shutdown`.
-    /// Never blocks.
-    pub fn shutdown(&self) {
-        let _ = guard(|| {
-            self.session.shutdown();
-            Ok(())
-        });
+    /// Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
+    /// callback starts after this returns, a best-effort logout runs in the
+    /// background, and every later call fails with `Shutdown`. Never blocks.
+    pub fn shutdown(&self) -> SessionState {
+        guard(|| Ok(self.session.shutdown())).unwrap_or_else(|_| self.session.state())
     }
 }
 

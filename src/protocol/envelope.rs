@@ -7,7 +7,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
 
 use super::compress::{gunzip, gzip, is_gzip, InflateError, MAX_INFLATED_BYTES};
-use crate::error::{codes, Error};
+use crate::error::{codes, ImError};
 
 /// One client → server request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,6 @@ impl Request<'_> {
 pub struct Response {
     pub req_identifier: i32,
     pub msg_incr: String,
-    pub operation_id: String,
     pub err_code: i32,
     pub err_msg: String,
     pub data: Vec<u8>,
@@ -69,8 +68,6 @@ struct ResponseJson {
     req_identifier: i32,
     #[serde(rename = "msgIncr", default)]
     msg_incr: String,
-    #[serde(rename = "operationID", default)]
-    operation_id: String,
     #[serde(rename = "errCode", default)]
     err_code: i32,
     #[serde(rename = "errMsg", default)]
@@ -88,15 +85,15 @@ pub enum DecodeError {
     Envelope(String),
 }
 
-impl From<DecodeError> for Error {
-    fn from(e: DecodeError) -> Error {
+impl From<DecodeError> for ImError {
+    fn from(e: DecodeError) -> ImError {
         match e {
-            DecodeError::Decompression(detail) => Error::Protocol {
-                code: codes::DECOMPRESSION,
+            DecodeError::Decompression(detail) => ImError::Protocol {
+                protocol_code: codes::DECOMPRESSION,
                 detail,
             },
-            DecodeError::Envelope(detail) => Error::Protocol {
-                code: codes::DECODE,
+            DecodeError::Envelope(detail) => ImError::Protocol {
+                protocol_code: codes::DECODE,
                 detail,
             },
         }
@@ -130,7 +127,6 @@ impl Response {
         Ok(Response {
             req_identifier: raw.req_identifier,
             msg_incr: raw.msg_incr,
-            operation_id: raw.operation_id,
             err_code: raw.err_code,
             err_msg: raw.err_msg,
             data,

@@ -23,7 +23,6 @@ pub mod req {
     pub const KICK_ONLINE: i32 = 2002;
     pub const LOGOUT: i32 = 2003;
     pub const SET_BACKGROUND: i32 = 2004;
-    pub const SUB_USER_ONLINE_STATUS: i32 = 2005;
 }
 
 /// A server error as one line: `errMsg: errDlt`, whichever are present, else the code.

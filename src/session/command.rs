@@ -2,27 +2,28 @@
 
 use tokio::sync::oneshot;
 
+use super::state::SessionState;
 use crate::{error::Result, model::UserInfo, redact::Token};
 
 /// Commands, processed one at a time in the order sent.
 #[derive(Debug)]
-pub enum Command {
+pub(crate) enum Command {
     Login {
         user_id: String,
         token: Token,
-        operation_id: Option<String>,
+        operation_id: String,
         /// Identifies this login so that dropping its future can cancel it.
         ticket: u64,
         reply: oneshot::Sender<Result<UserInfo>>,
     },
-    /// The future of login `ticket` was dropped: end that login if it is still running.
+    /// End the pending login: login `ticket` only (its future was dropped), or any.
     CancelLogin {
-        ticket: u64,
+        ticket: Option<u64>,
     },
     Logout {
         operation_id: Option<String>,
-        /// Answered with the first epoch whose events are still delivered.
-        reply: oneshot::Sender<u64>,
+        /// Answered with the final state, once it is queued for the listener.
+        reply: oneshot::Sender<SessionState>,
     },
     SetBackground {
         background: bool,

@@ -14,7 +14,7 @@ use tokio::{sync::oneshot, time::timeout};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use crate::{
-    error::{Error, Result},
+    error::{ImError, Result},
     model::Message,
     protocol::{
         envelope::{Request, Response},
@@ -27,15 +27,16 @@ use crate::{
 
 /// What a request was for, so its reply can be routed.
 #[derive(Debug)]
-pub enum ReqKind {
+pub(crate) enum ReqKind {
     NewestSeq,
     Logout,
-    Background(oneshot::Sender<Result<()>>),
+    /// 2004; the app's `set_app_background` waits on the sender (none at connect).
+    Background(Option<oneshot::Sender<Result<()>>>),
 }
 
 /// Something the session must act on.
 #[derive(Debug)]
-pub enum ConnEvent {
+pub(crate) enum ConnEvent {
     /// A 2001 push, decoded.
     Messages(Vec<Message>),
     /// A 2002 frame: another device or an admin kicked this token.
@@ -51,18 +52,17 @@ pub enum ConnEvent {
 
 /// Timing of one connection.
 #[derive(Debug, Clone, Copy)]
-pub struct Timing {
+pub(crate) struct Timing {
     pub heartbeat: Duration,
     pub dead_after: Duration,
     pub request_timeout: Duration,
 }
 
-pub struct Connection {
+pub(crate) struct Connection {
     ws: WsStream,
     user_id: String,
     compress: bool,
     timing: Timing,
-    opened_at: Instant,
     last_recv: Instant,
     next_ping: Instant,
     pending: HashMap<String, (ReqKind, Instant)>,
@@ -76,16 +76,10 @@ impl Connection {
             user_id: user_id.to_owned(),
             compress,
             timing,
-            opened_at: now,
             last_recv: now,
             next_ping: now + timing.heartbeat,
             pending: HashMap::new(),
         }
-    }
-
-    /// How long this connection has been up.
-    pub fn age(&self) -> Duration {
-        self.opened_at.elapsed()
     }
 
     /// Sends one request; its reply (or timeout) comes back from [`Self::next_event`].
@@ -184,7 +178,7 @@ impl Connection {
         let (kind, _) = self.pending.remove(&key)?;
         Some(ConnEvent::Reply {
             kind,
-            result: Err(Error::timeout(format!(
+            result: Err(ImError::timeout(format!(
                 "no reply within {} ms",
                 self.timing.request_timeout.as_millis()
             ))),
@@ -208,7 +202,7 @@ impl Connection {
             Err(e) => {
                 return Some(ConnEvent::Lost(format!(
                     "protocol violation: {}",
-                    Error::from(e)
+                    ImError::from(e)
                 )))
             }
         };
@@ -232,7 +226,7 @@ impl Connection {
                 let result = if resp.err_code == 0 {
                     Ok(resp.data)
                 } else {
-                    Err(Error::from_server(
+                    Err(ImError::from_server(
                         resp.err_code,
                         crate::protocol::describe(resp.err_code, &resp.err_msg, ""),
                     ))

@@ -1,4 +1,5 @@
-//! Delivering events to the app's listener.
+//! What the app hears ([`ImEvent`], through its [`ImListener`]) and how it reaches it
+//! ([`EventHub`]).
 //!
 //! Guarantees:
 //! - events reach the listener one at a time, in the order the session task emitted them;
@@ -7,8 +8,8 @@
 //!   listener may call back into the manager;
 //! - every event carries the epoch of the session that emitted it; once a logout has
 //!   cut an epoch off ([`EventHub::suppress_before`]), no event of it starts, and
-//!   [`EventHub::wait_idle`] waits for one that had already started (unless that
-//!   callback is the caller itself);
+//!   [`EventHub::flush`] waits until everything queued before it has been delivered or
+//!   dropped (unless the caller is the running callback itself);
 //! - a panic in the listener is caught and logged; delivery goes on.
 
 use std::{
@@ -17,50 +18,75 @@ use std::{
     thread::ThreadId,
 };
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 use super::state::SessionState;
 use crate::{model::Message, runtime};
 
-/// One listener callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+/// One thing the app hears. New kinds of event are added as new variants, so code that
+/// matches with a default branch (`else ->` in Kotlin, `default:` in Swift) keeps
+/// compiling when imbridge grows.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ImEvent {
+    /// A dial attempt starts (login, or a redial). OpenIM `OnConnecting`.
     Connecting,
+    /// The gateway accepted the connection (and, at login, the user was fetched).
     ConnectSuccess,
+    /// One connect attempt failed: `code` is the server's errCode or 10000/10001.
     ConnectFailed { code: i32, detail: String },
+    /// Another device (or an admin) took over this session; it has been logged out.
+    /// At most once per session.
     KickedOffline,
+    /// The token expired; the session has been logged out. At most once per session.
     UserTokenExpired,
+    /// The server rejected the token; the session has been logged out. At most once
+    /// per session.
     UserTokenInvalid { detail: String },
-    NewMessage(Message),
-    StateChanged(SessionState),
+    /// Messages for the logged-in user, in the order received (one 2001 push, or the
+    /// messages held while a login finished). Never empty.
+    Messages { messages: Vec<Message> },
+    /// The session state changed (also the current state right after `set_listener`,
+    /// and the final state of a logout or shutdown).
+    StateChanged { state: SessionState },
 }
 
-/// What the session core calls; the exported `ImListener` is adapted to it.
-pub trait Listener: Send + Sync {
-    fn on_event(&self, event: Event);
+/// The app's listener, implemented in Kotlin, Swift or Rust.
+///
+/// Calls arrive one at a time, in the order things happened, on an imbridge thread
+/// (never the main thread, never while imbridge holds a lock). A callback may call any
+/// `ImManager` method. After `logout()` returns, no callback of the ended session
+/// starts; after `shutdown()` returns, none at all.
+#[uniffi::export(foreign)]
+pub trait ImListener: Send + Sync {
+    fn on_event(&self, event: ImEvent);
 }
 
 /// Epoch of events that belong to no session (the snapshot sent by `set_listener`).
-pub const ANY_EPOCH: u64 = u64::MAX;
+pub(crate) const ANY_EPOCH: u64 = u64::MAX;
+
+enum Item {
+    Event(u64, ImEvent),
+    /// Answered once everything queued before it was delivered or dropped.
+    Flush(oneshot::Sender<()>),
+}
 
 struct Gate {
     /// Events of epochs below this are dropped.
     open_from: u64,
     /// Set by shutdown: nothing is delivered any more.
     closed: bool,
-    /// The callback running now: its epoch and thread.
-    in_flight: Option<(u64, ThreadId)>,
+    /// The thread running a callback now.
+    in_flight: Option<ThreadId>,
 }
 
 struct Shared {
-    listener: Mutex<Option<Arc<dyn Listener>>>,
+    listener: Mutex<Option<Arc<dyn ImListener>>>,
     gate: Mutex<Gate>,
-    idle: Notify,
 }
 
 /// The per-manager event queue and its dispatcher.
-pub struct EventHub {
-    tx: mpsc::UnboundedSender<(u64, Event)>,
+pub(crate) struct EventHub {
+    tx: mpsc::UnboundedSender<Item>,
     shared: Arc<Shared>,
 }
 
@@ -80,19 +106,18 @@ impl EventHub {
                 closed: false,
                 in_flight: None,
             }),
-            idle: Notify::new(),
         });
         runtime::get().spawn(dispatch(rx, shared.clone()));
         EventHub { tx, shared }
     }
 
     /// Queues `event` of session `epoch`. Never blocks.
-    pub fn emit(&self, epoch: u64, event: Event) {
-        let _ = self.tx.send((epoch, event));
+    pub fn emit(&self, epoch: u64, event: ImEvent) {
+        let _ = self.tx.send(Item::Event(epoch, event));
     }
 
     /// Replaces the listener; events not yet delivered go to the new one.
-    pub fn set_listener(&self, listener: Option<Arc<dyn Listener>>) {
+    pub fn set_listener(&self, listener: Option<Arc<dyn ImListener>>) {
         *lock(&self.shared.listener) = listener;
     }
 
@@ -108,26 +133,21 @@ impl EventHub {
         *lock(&self.shared.listener) = None;
     }
 
-    /// Waits until no callback of an epoch below `epoch` is running, except one
-    /// running on `caller` (a listener that logs out from inside its callback).
-    pub async fn wait_idle(&self, epoch: u64, caller: ThreadId) {
-        loop {
-            let notified = self.shared.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let busy = match lock(&self.shared.gate).in_flight {
-                Some((e, t)) => (e < epoch || e == ANY_EPOCH) && t != caller,
-                None => false,
-            };
-            if !busy {
-                return;
-            }
-            notified.await;
+    /// Waits until every event queued before this call has been delivered or dropped.
+    /// Called from inside a callback (on `caller`, the thread running it), it returns
+    /// at once: the callback cannot wait for itself.
+    pub async fn flush(&self, caller: ThreadId) {
+        if lock(&self.shared.gate).in_flight == Some(caller) {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Item::Flush(tx)).is_ok() {
+            let _ = rx.await;
         }
     }
 }
 
-async fn dispatch(mut rx: mpsc::UnboundedReceiver<(u64, Event)>, shared: Arc<Shared>) {
+async fn dispatch(mut rx: mpsc::UnboundedReceiver<Item>, shared: Arc<Shared>) {
     let mut buf = Vec::with_capacity(64);
     while rx.recv_many(&mut buf, 4096).await > 0 {
         let batch = std::mem::take(&mut buf);
@@ -138,16 +158,22 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<(u64, Event)>, shared: Arc<Sha
 }
 
 /// Delivers a batch in order; returns the emptied vector for reuse.
-fn deliver(shared: &Shared, mut batch: Vec<(u64, Event)>) -> Vec<(u64, Event)> {
+fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
     let me = std::thread::current().id();
-    for (epoch, event) in batch.drain(..) {
-        {
-            let mut g = lock(&shared.gate);
-            let open = !g.closed && (epoch >= g.open_from);
-            if !open {
+    for item in batch.drain(..) {
+        let (epoch, event) = match item {
+            Item::Event(epoch, event) => (epoch, event),
+            Item::Flush(done) => {
+                let _ = done.send(());
                 continue;
             }
-            g.in_flight = Some((epoch, me));
+        };
+        {
+            let mut g = lock(&shared.gate);
+            if g.closed || epoch < g.open_from {
+                continue;
+            }
+            g.in_flight = Some(me);
         }
         let listener = lock(&shared.listener).clone();
         if let Some(l) = listener {
@@ -156,7 +182,6 @@ fn deliver(shared: &Shared, mut batch: Vec<(u64, Event)>) -> Vec<(u64, Event)> {
             }
         }
         lock(&shared.gate).in_flight = None;
-        shared.idle.notify_waiters();
     }
     batch
 }

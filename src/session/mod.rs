@@ -1,15 +1,17 @@
-//! The session state machine behind one `ImManager`.
+//! The session behind one `ImManager`.
 //!
-//! One task ([`actor`]) owns the state; this handle sends it commands, reads the
-//! published [`SessionState`], and owns the [`events::EventHub`] that delivers
-//! events to the app's listener. The handle checks every input before anything
-//! is queued, so bad input changes nothing.
+//! [`machine`] is the pure state machine, [`runner`] the one task that performs its
+//! effects, [`connection`] one live gateway connection, [`events`] what the app hears
+//! and how, [`state`] the published snapshot. This handle checks every input before
+//! anything is queued (bad input changes nothing), sends the task commands, and reads
+//! the published state.
 
-mod actor;
 mod command;
 mod connection;
-pub mod events;
-pub mod state;
+pub(crate) mod events;
+mod machine;
+mod runner;
+pub(crate) mod state;
 
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},
@@ -19,43 +21,46 @@ use std::sync::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use self::{
-    actor::Actor,
     command::Command,
-    events::{Event, EventHub, Listener, ANY_EPOCH},
+    events::{EventHub, ImEvent, ImListener, ANY_EPOCH},
+    runner::Runner,
     state::{SessionState, StateCell},
 };
 use crate::{
     config::{check_operation_id, check_token, check_user_id, Config},
-    error::{Error, Result},
+    error::{ImError, Result},
     model::UserInfo,
+    protocol::ids,
     redact::Token,
     runtime,
     transport::{http::ApiClient, tls},
 };
 
 /// A running session. Dropping it shuts the session down (best-effort logout).
-pub struct Session {
+pub(crate) struct Session {
     cmd: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<SessionState>,
+    cell: StateCell,
     hub: Arc<EventHub>,
     tickets: AtomicU64,
     shut_down: AtomicBool,
 }
 
 impl Session {
-    /// Starts the session task for a validated `config`.
+    /// Starts the session task for a checked `config`.
     pub fn start(config: Config) -> Result<Session> {
-        let config = Arc::new(config.validate()?);
+        let config = Arc::new(config);
         let tls = tls::client_config(config.extra_root_certs_pem.as_deref())?;
         let api = ApiClient::new(config.api_addr.clone(), &tls, config.request_timeout);
         let (cmd, rx) = mpsc::unbounded_channel();
         let (cell, state) = StateCell::new();
         let hub = Arc::new(EventHub::start());
-        let actor = Actor::new(config, tls, api, rx, cell, hub.clone());
-        runtime::get().spawn(actor.run());
+        let runner = Runner::new(config, tls, api, rx, cell.clone(), hub.clone());
+        runtime::get().spawn(runner.run());
         Ok(Session {
             cmd,
             state,
+            cell,
             hub,
             tickets: AtomicU64::new(1),
             shut_down: AtomicBool::new(false),
@@ -64,16 +69,16 @@ impl Session {
 
     /// Sets (or clears) the listener. A new listener first hears the current state
     /// (after any events already queued).
-    pub fn set_listener(&self, listener: Option<Arc<dyn Listener>>) {
+    pub fn set_listener(&self, listener: Option<Arc<dyn ImListener>>) {
         let has = listener.is_some();
         self.hub.set_listener(listener);
         if has {
-            self.hub
-                .emit(ANY_EPOCH, Event::StateChanged(self.state.borrow().clone()));
+            let state = self.state.borrow().clone();
+            self.hub.emit(ANY_EPOCH, ImEvent::StateChanged { state });
         }
     }
 
-    /// Logs in (see the session contract in the crate docs). Dropping the returned
+    /// Logs in (see the session contract in the README). Dropping the returned
     /// future before it completes cancels this login.
     pub async fn login(
         &self,
@@ -92,7 +97,7 @@ impl Session {
         self.send(Command::Login {
             user_id,
             token: Token::new(token),
-            operation_id,
+            operation_id: operation_id.unwrap_or_else(ids::operation_id),
             ticket,
             reply,
         })?;
@@ -100,14 +105,22 @@ impl Session {
             cmd: &self.cmd,
             ticket: Some(ticket),
         };
-        let result = rx.await.unwrap_or(Err(Error::Shutdown));
+        let result = rx.await.unwrap_or(Err(ImError::Shutdown));
         guard.ticket = None;
         result
     }
 
-    /// Logs out; idempotent. When it returns, no callback of the ended session is
-    /// running (unless it is the caller's own) and none will start.
-    pub async fn logout(&self, operation_id: Option<String>) -> Result<()> {
+    /// Ends the pending login, if any: it returns `LoginCancelled` and the listener
+    /// hears the `LoggedOut` / `LoginCancelled` state. A finished login is not undone.
+    pub fn cancel_login(&self) -> Result<()> {
+        self.check_open()?;
+        self.send(Command::CancelLogin { ticket: None })
+    }
+
+    /// Logs out; idempotent. Returns the final state, which is also the last callback
+    /// of the ended session: when this returns, that callback has run (unless the
+    /// caller is itself a callback) and nothing of the ended session follows.
+    pub async fn logout(&self, operation_id: Option<String>) -> Result<SessionState> {
         let caller = std::thread::current().id();
         self.check_open()?;
         if let Some(op) = &operation_id {
@@ -118,9 +131,9 @@ impl Session {
             operation_id,
             reply,
         })?;
-        let cut = rx.await.map_err(|_| Error::Shutdown)?;
-        self.hub.wait_idle(cut, caller).await;
-        Ok(())
+        let last = rx.await.map_err(|_| ImError::Shutdown)?;
+        self.hub.flush(caller).await;
+        Ok(last)
     }
 
     /// Records the app's background state; sends 2004 when connected and waits for
@@ -130,7 +143,7 @@ impl Session {
         self.check_open()?;
         let (reply, rx) = oneshot::channel();
         self.send(Command::SetBackground { background, reply })?;
-        rx.await.unwrap_or(Err(Error::Network {
+        rx.await.unwrap_or(Err(ImError::Network {
             detail: "the connection closed before the server acknowledged 2004".into(),
         }))
     }
@@ -147,27 +160,29 @@ impl Session {
         self.state.borrow().clone()
     }
 
-    /// Stops everything: no callback starts after this returns, every later call
-    /// fails with `Shutdown`, and a best-effort logout (2003, short grace) runs in
+    /// Stops everything and returns the final `Shutdown` state (its own `seq`; the
+    /// state never changes again): no callback starts after this returns, every later
+    /// call fails with `Shutdown`, and a best-effort logout (2003, short grace) runs in
     /// the background. Idempotent; never blocks.
-    pub fn shutdown(&self) {
-        if self.shut_down.swap(true, Ordering::SeqCst) {
-            return;
+    pub fn shutdown(&self) -> SessionState {
+        if !self.shut_down.swap(true, Ordering::SeqCst) {
+            self.hub.close();
+            self.cell.shut_down();
+            let _ = self.cmd.send(Command::Shutdown);
         }
-        self.hub.close();
-        let _ = self.cmd.send(Command::Shutdown);
+        self.state()
     }
 
     fn check_open(&self) -> Result<()> {
         if self.shut_down.load(Ordering::SeqCst) {
-            Err(Error::Shutdown)
+            Err(ImError::Shutdown)
         } else {
             Ok(())
         }
     }
 
     fn send(&self, cmd: Command) -> Result<()> {
-        self.cmd.send(cmd).map_err(|_| Error::Shutdown)
+        self.cmd.send(cmd).map_err(|_| ImError::Shutdown)
     }
 }
 
@@ -186,7 +201,9 @@ struct CancelOnDrop<'a> {
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket {
-            let _ = self.cmd.send(Command::CancelLogin { ticket });
+            let _ = self.cmd.send(Command::CancelLogin {
+                ticket: Some(ticket),
+            });
         }
     }
 }

@@ -1,9 +1,12 @@
-//! The observable state of a session, published by the session task only.
+//! The observable state of a session (exported records and enums) and the cell that
+//! publishes it.
+
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 /// OpenIM's login status (numbers 1, 2, 3 in OpenIM's docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum LoginStatus {
     LoggedOut,
     LoggingIn,
@@ -11,7 +14,7 @@ pub enum LoginStatus {
 }
 
 /// The gateway connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ConnectionState {
     /// No connection and no dial planned (logged out, or the network is down).
     Disconnected,
@@ -27,13 +30,14 @@ pub enum ConnectionState {
 }
 
 /// Why the state last changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum StateReason {
     /// Nothing happened yet.
     Created,
     LoginStarted,
     LoggedIn,
     LoginFailed,
+    /// A logout or `cancel_login` (or a dropped login future) ended the login.
     LoginCancelled,
     LoggedOut,
     /// The live connection ended (drop, dead-connection timeout, protocol error).
@@ -48,12 +52,13 @@ pub enum StateReason {
     NetworkUnavailable,
     NetworkAvailable,
     AppForeground,
+    /// The manager was shut down: the last state it ever has.
     Shutdown,
 }
 
-/// A snapshot of the session. `seq` grows by one with every change, so two
-/// snapshots can always be ordered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A snapshot of the session. `seq` grows by one with every change and names
+/// exactly one snapshot, so two snapshots can always be ordered.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SessionState {
     pub login_status: LoginStatus,
     pub connection: ConnectionState,
@@ -64,7 +69,7 @@ pub struct SessionState {
 }
 
 impl SessionState {
-    pub fn initial() -> SessionState {
+    fn initial() -> SessionState {
         SessionState {
             login_status: LoginStatus::LoggedOut,
             connection: ConnectionState::Disconnected,
@@ -75,38 +80,62 @@ impl SessionState {
     }
 }
 
-/// The writer side: only the session task holds it.
-pub struct StateCell {
-    tx: watch::Sender<SessionState>,
+/// What the state machine asks to publish; the cell adds the `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StateChange {
+    pub login_status: LoginStatus,
+    pub connection: ConnectionState,
+    pub user_id: Option<String>,
+    pub reason: StateReason,
+}
+
+/// The published state: written by the session task, and once, at shutdown, by the
+/// handle. After the `Shutdown` state nothing changes any more.
+#[derive(Clone)]
+pub(crate) struct StateCell {
+    tx: Arc<watch::Sender<SessionState>>,
 }
 
 impl StateCell {
     pub fn new() -> (StateCell, watch::Receiver<SessionState>) {
         let (tx, rx) = watch::channel(SessionState::initial());
-        (StateCell { tx }, rx)
+        (StateCell { tx: Arc::new(tx) }, rx)
     }
 
-    /// Publishes a change and returns the new snapshot (with the next `seq`).
-    pub fn publish(
-        &self,
-        login_status: LoginStatus,
-        connection: ConnectionState,
-        user_id: Option<&str>,
-        reason: StateReason,
-    ) -> SessionState {
+    /// Publishes a change and returns the new snapshot (with the next `seq`), or
+    /// `None` once the `Shutdown` state is published.
+    pub fn publish(&self, change: StateChange) -> Option<SessionState> {
         let mut out = None;
-        self.tx.send_modify(|s| {
-            s.login_status = login_status;
-            s.connection = connection;
-            s.user_id = user_id.map(str::to_owned);
-            s.reason = reason;
-            s.seq += 1;
+        self.tx.send_if_modified(|s| {
+            if s.reason == StateReason::Shutdown {
+                return false;
+            }
+            *s = SessionState {
+                login_status: change.login_status,
+                connection: change.connection,
+                user_id: change.user_id,
+                reason: change.reason,
+                seq: s.seq + 1,
+            };
             out = Some(s.clone());
+            true
         });
-        out.unwrap_or_else(SessionState::initial)
+        out
     }
 
+    /// The latest snapshot.
     pub fn current(&self) -> SessionState {
+        self.tx.borrow().clone()
+    }
+
+    /// Publishes the final `Shutdown` state (once) and returns it.
+    pub fn shut_down(&self) -> SessionState {
+        self.publish(StateChange {
+            login_status: LoginStatus::LoggedOut,
+            connection: ConnectionState::Disconnected,
+            user_id: None,
+            reason: StateReason::Shutdown,
+        });
         self.tx.borrow().clone()
     }
 }

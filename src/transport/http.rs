@@ -14,7 +14,7 @@ use url::Url;
 
 use super::{connect, http1};
 use crate::{
-    error::{codes, Error, Result},
+    error::{codes, ImError, Result},
     model::UserInfo,
     protocol::api::{ApiEnvelope, GetUsersInfoReq, GetUsersInfoResp},
     redact::Token,
@@ -39,7 +39,7 @@ impl ApiClient {
     }
 
     /// POSTs `body` to `path` and returns the envelope's `data` (absent → `None`).
-    /// A non-zero errCode becomes the matching [`Error`] (150x → token errors).
+    /// A non-zero errCode becomes the matching [`ImError`] (150x → token errors).
     pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -47,28 +47,29 @@ impl ApiClient {
         operation_id: &str,
         body: &B,
     ) -> Result<Option<T>> {
-        let json = serde_json::to_vec(body).map_err(|e| Error::Internal {
+        let json = serde_json::to_vec(body).map_err(|e| ImError::Internal {
             detail: format!("encoding the {path} body: {e}"),
         })?;
         let call = self.exchange(path, token, operation_id, &json);
         let (status, bytes) = tokio::time::timeout(self.timeout, call)
             .await
             .map_err(|_| {
-                Error::timeout(format!(
+                ImError::timeout(format!(
                     "{path}: no answer within {} ms",
                     self.timeout.as_millis()
                 ))
             })?
-            .map_err(|e| Error::network(format!("{path}: {}", token.scrub(&e))))?;
+            .map_err(|e| ImError::network(format!("{path}: {}", token.scrub(&e))))?;
         if !(200..300).contains(&status) {
-            return Err(Error::network(format!("{path} answered HTTP {status}")));
+            return Err(ImError::network(format!("{path} answered HTTP {status}")));
         }
-        let env: ApiEnvelope<T> = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
-            code: codes::DECODE,
-            detail: format!("{path} answered something that is not an OpenIM envelope: {e}"),
-        })?;
+        let env: ApiEnvelope<T> =
+            serde_json::from_slice(&bytes).map_err(|e| ImError::Protocol {
+                protocol_code: codes::DECODE,
+                detail: format!("{path} answered something that is not an OpenIM envelope: {e}"),
+            })?;
         if env.err_code != 0 {
-            return Err(Error::from_server(env.err_code, token.scrub(&env.text())));
+            return Err(ImError::from_server(env.err_code, token.scrub(&env.text())));
         }
         Ok(env.data)
     }

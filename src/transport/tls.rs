@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use rustls::{crypto::ring, ClientConfig, RootCertStore};
 use rustls_pki_types::{pem::PemObject, CertificateDer};
 
-use crate::error::{Error, Result};
+use crate::error::{ImError, Result};
 
 /// The client TLS configuration for wss:// and https://.
 ///
@@ -21,17 +21,19 @@ pub fn client_config(extra_roots_pem: Option<&str>) -> Result<Arc<ClientConfig>>
             let mut added = 0;
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
                 let cert = cert.map_err(|e| {
-                    Error::invalid(format!("extra_root_certs_pem is not valid PEM: {e}"))
+                    ImError::invalid(format!("extra_root_certs_pem is not valid PEM: {e}"))
                 })?;
                 roots.add(cert).map_err(|e| {
-                    Error::invalid(format!(
+                    ImError::invalid(format!(
                         "extra_root_certs_pem holds a certificate rustls refuses: {e}"
                     ))
                 })?;
                 added += 1;
             }
             if added == 0 {
-                return Err(Error::invalid("extra_root_certs_pem holds no certificate"));
+                return Err(ImError::invalid(
+                    "extra_root_certs_pem holds no certificate",
+                ));
             }
             Ok(build(roots))
         }

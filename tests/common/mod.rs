@@ -11,14 +11,16 @@ use std::{
 };
 
 use imbridge::{
-    ConnectionState, ImConfig, ImListener, ImManager, LoginStatus, Message, Platform, SessionState,
+    ConnectionState, ImConfig, ImEvent, ImListener, ImManager, LoginStatus, Message, Platform,
+    SessionState,
 };
 use imbridge_devserver::{DevServer, DevServerConfig, MultiLoginPolicy, ServerEvent};
 use tokio::sync::Notify;
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// One listener callback, as recorded.
+/// One listener event, as recorded (a batch of messages is recorded message by message,
+/// each batch also once as `Batch(n)`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ev {
     Connecting,
@@ -28,13 +30,14 @@ pub enum Ev {
     TokenExpired,
     TokenInvalid(String),
     Message(Message),
+    Batch(usize),
     State(SessionState),
 }
 
 impl Ev {
     /// The OpenIM connection callbacks only (no state changes, no messages).
     pub fn is_connection_callback(&self) -> bool {
-        !matches!(self, Ev::State(_) | Ev::Message(_))
+        !matches!(self, Ev::State(_) | Ev::Message(_) | Ev::Batch(_))
     }
 }
 
@@ -64,6 +67,17 @@ impl Recorder {
             h(&ev);
         }
         self.notify.notify_waiters();
+    }
+
+    /// The messages received so far, in order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.all()
+            .into_iter()
+            .filter_map(|e| match e {
+                Ev::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every event with the time it was recorded.
@@ -159,29 +173,22 @@ impl Recorder {
 }
 
 impl ImListener for Recorder {
-    fn on_connecting(&self) {
-        self.push(Ev::Connecting)
-    }
-    fn on_connect_success(&self) {
-        self.push(Ev::ConnectSuccess)
-    }
-    fn on_connect_failed(&self, code: i32, error_text: String) {
-        self.push(Ev::ConnectFailed(code, error_text))
-    }
-    fn on_kicked_offline(&self) {
-        self.push(Ev::Kicked)
-    }
-    fn on_user_token_expired(&self) {
-        self.push(Ev::TokenExpired)
-    }
-    fn on_user_token_invalid(&self, error_text: String) {
-        self.push(Ev::TokenInvalid(error_text))
-    }
-    fn on_recv_new_message(&self, message: Message) {
-        self.push(Ev::Message(message))
-    }
-    fn on_session_state_changed(&self, state: SessionState) {
-        self.push(Ev::State(state))
+    fn on_event(&self, event: ImEvent) {
+        match event {
+            ImEvent::Connecting => self.push(Ev::Connecting),
+            ImEvent::ConnectSuccess => self.push(Ev::ConnectSuccess),
+            ImEvent::ConnectFailed { code, detail } => self.push(Ev::ConnectFailed(code, detail)),
+            ImEvent::KickedOffline => self.push(Ev::Kicked),
+            ImEvent::UserTokenExpired => self.push(Ev::TokenExpired),
+            ImEvent::UserTokenInvalid { detail } => self.push(Ev::TokenInvalid(detail)),
+            ImEvent::Messages { messages } => {
+                self.push(Ev::Batch(messages.len()));
+                for m in messages {
+                    self.push(Ev::Message(m));
+                }
+            }
+            ImEvent::StateChanged { state } => self.push(Ev::State(state)),
+        }
     }
 }
 
@@ -202,11 +209,11 @@ pub async fn server_with(tweak: impl FnOnce(&mut DevServerConfig)) -> DevServer 
 /// A config for `server` with test-friendly timeouts.
 pub fn config(server: &DevServer) -> ImConfig {
     let mut c = ImConfig::new(server.api_addr(), server.ws_addr(), Platform::Android);
-    c.login_timeout_ms = 5_000;
-    c.request_timeout_ms = 3_000;
-    c.logout_timeout_ms = 2_000;
-    c.reconnect_base_ms = 50;
-    c.reconnect_cap_ms = 500;
+    c.login_timeout_ms = Some(5_000);
+    c.request_timeout_ms = Some(3_000);
+    c.logout_timeout_ms = Some(2_000);
+    c.reconnect_base_ms = Some(50);
+    c.reconnect_cap_ms = Some(500);
     c
 }
 

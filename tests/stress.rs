@@ -177,8 +177,10 @@ fn check(seed: u64, d: usize, events: &[(Instant, Ev)], ops: &[(usize, Kind, Ins
         {
             let overlaps =
                 |ops: &[(Instant, Instant)]| ops.iter().any(|(s, e)| *e >= ended && s <= at);
+            // (LoginCancelled when that logout ended a pending login.)
             let final_state = matches!(ev, Ev::State(s)
-                if s.reason == StateReason::LoggedOut && s.login_status == LoginStatus::LoggedOut);
+                if matches!(s.reason, StateReason::LoggedOut | StateReason::LoginCancelled)
+                    && s.login_status == LoginStatus::LoggedOut);
             assert!(
                 overlaps(&logins) || (final_state && overlaps(&logouts)),
                 "after a logout returned: {}",

@@ -1,12 +1,12 @@
 package io.imbridge.hostbench
 
 import io.imbridge.ImConfig
+import io.imbridge.ImEvent
 import io.imbridge.ImListener
 import io.imbridge.ImManager
 import io.imbridge.LogLevel
-import io.imbridge.Message
 import io.imbridge.Platform
-import io.imbridge.SessionState
+import io.imbridge.initLogging
 import io.imbridge.hosttest.DevGateway
 import java.io.File
 import java.util.concurrent.atomic.AtomicLong
@@ -24,18 +24,12 @@ fun main() = runBlocking {
     val user = gateway.newUser("kbench")
     val token = gateway.userToken(user)
     val received = AtomicLong()
-    val manager = ImManager(
-        ImConfig(apiAddr = gateway.apiAddr, wsAddr = gateway.wsAddr, platform = Platform.ANDROID, logLevel = LogLevel.WARN),
-    )
+    initLogging(LogLevel.WARN)
+    val manager = ImManager(ImConfig(apiAddr = gateway.apiAddr, wsAddr = gateway.wsAddr, platform = Platform.ANDROID))
     manager.setListener(object : ImListener {
-        override fun onConnecting() {}
-        override fun onConnectSuccess() {}
-        override fun onConnectFailed(code: Int, errorText: String) {}
-        override fun onKickedOffline() {}
-        override fun onUserTokenExpired() {}
-        override fun onUserTokenInvalid(errorText: String) {}
-        override fun onRecvNewMessage(message: Message) { received.incrementAndGet() }
-        override fun onSessionStateChanged(state: SessionState) {}
+        override fun onEvent(event: ImEvent) {
+            if (event is ImEvent.Messages) received.addAndGet(event.messages.size.toLong())
+        }
     })
 
     repeat(200) { manager.login(user, token, null); manager.logout(null) }

@@ -1,7 +1,6 @@
 package io.imbridge.hosttest
 
 import io.imbridge.ImConfig
-import io.imbridge.LogLevel
 import io.imbridge.Platform
 import java.io.BufferedReader
 import java.io.InputStreamReader
@@ -73,7 +72,7 @@ class DevGateway(val apiAddr: String, val wsAddr: String, private val process: P
     /** errCode of `/auth/parse_token` for [token]: 0 valid, 1501 expired, … */
     fun tokenCode(token: String): Int = errCode(post("/auth/parse_token", """{"token":${q(token)}}""", token = null))
 
-    /** A config for this gateway (logs off unless -Dimbridge.log=LEVEL). */
+    /** A config for this gateway (logging is set per process: -Dimbridge.log=LEVEL). */
     fun config(
         loginTimeoutMs: ULong = 15_000u,
         requestTimeoutMs: ULong = 10_000u,
@@ -81,7 +80,6 @@ class DevGateway(val apiAddr: String, val wsAddr: String, private val process: P
         apiAddr = apiAddr,
         wsAddr = wsAddr,
         platform = Platform.ANDROID,
-        logLevel = logLevel(),
         loginTimeoutMs = loginTimeoutMs,
         requestTimeoutMs = requestTimeoutMs,
     )
@@ -126,7 +124,6 @@ class DevGateway(val apiAddr: String, val wsAddr: String, private val process: P
             return DevGateway(api, ws, process)
         }
 
-        fun logLevel(): LogLevel = System.getProperty("imbridge.log")?.let { LogLevel.valueOf(it.uppercase()) } ?: LogLevel.OFF
 
         private fun q(s: String) = "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\""
 

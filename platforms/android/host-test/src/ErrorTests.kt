@@ -1,6 +1,6 @@
 package io.imbridge.hosttest
 
-import io.imbridge.ConnectionEvent
+import io.imbridge.ImEvent
 import io.imbridge.ImConfig
 import io.imbridge.ImException
 import io.imbridge.ImSession
@@ -16,7 +16,6 @@ private fun silentConfig(port: Int, loginTimeoutMs: ULong, requestTimeoutMs: ULo
     apiAddr = "http://127.0.0.1:$port",
     wsAddr = "ws://127.0.0.1:$port",
     platform = Platform.ANDROID,
-    logLevel = DevGateway.logLevel(),
     loginTimeoutMs = loginTimeoutMs,
     requestTimeoutMs = requestTimeoutMs,
 )
@@ -90,8 +89,8 @@ fun errorTests() = listOf(
         val e = expectThrows<ImException.Network>("login to a closed port") { session.login("nobody", "token") }
         expectEq(10000, e.code(), "code()")
         expect(e.detail.isNotBlank()) { "Network.detail is empty" }
-        expectEq(ConnectionEvent.Connecting, events.await("connecting").value, "first event")
-        val failed = events.await("connect failed") { it is ConnectionEvent.ConnectFailed }.value as ConnectionEvent.ConnectFailed
+        expectEq(ImEvent.Connecting, events.await("connecting").value, "first event")
+        val failed = events.await("connect failed") { it is ImEvent.ConnectFailed }.value as ImEvent.ConnectFailed
         expectEq(10000, failed.code, "connect_failed code")
         expectEq(LoginStatus.LOGGED_OUT, session.manager.loginStatus(), "status")
     },
@@ -143,6 +142,7 @@ fun errorTests() = listOf(
         eventually("loginStatus() back to LoggedOut") { session.manager.loginStatus() == LoginStatus.LOGGED_OUT }
         val settled = session.awaitState("the state flow back to LoggedOut") { it.loginStatus == LoginStatus.LOGGED_OUT }
         expectEq(StateReason.LOGIN_CANCELLED, settled.reason, "reason")
+        expectEq(settled, session.manager.sessionState(), "the flow holds imbridge's own state")
         // The manager is usable again: a new login starts (and is in turn logged out).
         val again = background.async { runCatching { session.login("patient", "token") } }
         session.awaitState("logging in again") { it.loginStatus == LoginStatus.LOGGING_IN }
@@ -158,7 +158,7 @@ fun errorTests() = listOf(
         val malformed = expectThrows<ImException.TokenInvalid>("malformed token") { session.login(gina, "not.a.jwt") }
         expect(malformed.serverCode in listOf(1502, 1503, 1504, 1505, 1507)) { "serverCode ${malformed.serverCode}" }
         expectEq(malformed.serverCode, malformed.code(), "code() is the server's code")
-        val failed = events.await("connect failed") { it is ConnectionEvent.ConnectFailed }.value as ConnectionEvent.ConnectFailed
+        val failed = events.await("connect failed") { it is ImEvent.ConnectFailed }.value as ImEvent.ConnectFailed
         expectEq(malformed.serverCode, failed.code, "connect_failed code")
         val foreign = expectThrows<ImException.TokenInvalid>("another user's token") {
             session.login(gina, gateway.userToken(hank))
@@ -166,7 +166,7 @@ fun errorTests() = listOf(
         expect(foreign.serverCode in listOf(1502, 1503, 1504, 1505, 1507)) { "serverCode ${foreign.serverCode}" }
         expect(foreign.detail.isNotBlank()) { "TokenInvalid.detail is empty" }
         expectEq(LoginStatus.LOGGED_OUT, session.manager.loginStatus(), "status")
-        expect(events.seen.none { it.value is ConnectionEvent.UserTokenInvalid }) {
+        expect(events.seen.none { it.value is ImEvent.UserTokenInvalid }) {
             "a failed login has no session to end: ${events.seen}"
         }
     },
@@ -206,8 +206,12 @@ fun errorTests() = listOf(
 
         val other = ImSession(gateway.config())
         other.login(kim, gateway.userToken(kim))
-        other.close()
+        val before = other.state.value
+        val last = other.shutdown()
+        expectEq(last, other.state.value, "the state shutdown returned is the flow's last")
+        expectEq(before.seq + 1u, last.seq, "the final state has a seq of its own")
         other.close() // idempotent
+        expectEq(last, other.shutdown(), "idempotent")
         expectEq(LoginStatus.LOGGED_OUT, other.state.value.loginStatus, "state after close")
         expectEq(StateReason.SHUTDOWN, other.state.value.reason, "reason after close")
         expectThrows<ImException.Shutdown>("ImSession.login after close") { other.login(kim, "token") }

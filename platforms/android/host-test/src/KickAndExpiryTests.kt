@@ -1,6 +1,6 @@
 package io.imbridge.hosttest
 
-import io.imbridge.ConnectionEvent
+import io.imbridge.ImEvent
 import io.imbridge.ImException
 import io.imbridge.ImSession
 import io.imbridge.LoginStatus
@@ -15,12 +15,12 @@ fun kickAndExpiryTests() = listOf(
         val tablet = closeLater(ImSession(gateway.config()))
         tablet.login(lena, gateway.userToken(lena))
 
-        events.await("kicked offline") { it == ConnectionEvent.KickedOffline }
+        events.await("kicked offline") { it == ImEvent.KickedOffline }
         val ended = phone.awaitState("the kicked session logged out") { it.loginStatus == LoginStatus.LOGGED_OUT }
         expectEq(StateReason.KICKED, ended.reason, "reason")
         expectEq(LoginStatus.LOGGED_IN, tablet.manager.loginStatus(), "the new session")
         tablet.logout()
-        expectEq(1, events.seen.count { it.value == ConnectionEvent.KickedOffline }, "kicked_offline count")
+        expectEq(1, events.seen.count { it.value == ImEvent.KickedOffline }, "kicked_offline count")
     },
 
     TestCase("admin_force_logout_kicks_the_session") {
@@ -29,7 +29,7 @@ fun kickAndExpiryTests() = listOf(
         val events = Recorder(this, session.connectionEvents)
         session.login(mona, gateway.userToken(mona))
         gateway.forceLogout(mona)
-        events.await("kicked offline") { it == ConnectionEvent.KickedOffline }
+        events.await("kicked offline") { it == ImEvent.KickedOffline }
         expectEq(StateReason.KICKED, session.awaitState("logged out") { it.loginStatus == LoginStatus.LOGGED_OUT }.reason, "reason")
         expectEq(LoginStatus.LOGGED_OUT, session.manager.loginStatus(), "loginStatus()")
     },
@@ -52,11 +52,11 @@ fun kickAndExpiryTests() = listOf(
                 if (attempts == 20) fail("no login within a fresh token's lifetime in 20 attempts")
             }
         }
-        events.await("user token expired", timeoutMs = 30_000) { it == ConnectionEvent.UserTokenExpired }
-        val failed = events.seen.map { it.value }.filterIsInstance<ConnectionEvent.ConnectFailed>().lastOrNull()
+        events.await("user token expired", timeoutMs = 30_000) { it == ImEvent.UserTokenExpired }
+        val failed = events.seen.map { it.value }.filterIsInstance<ImEvent.ConnectFailed>().lastOrNull()
         expectEq(1501, failed?.code, "connect_failed before the session ended")
         val ended = session.awaitState("logged out") { it.loginStatus == LoginStatus.LOGGED_OUT }
         expectEq(StateReason.TOKEN_EXPIRED, ended.reason, "reason")
-        expectEq(1, events.seen.count { it.value == ConnectionEvent.UserTokenExpired }, "user_token_expired count")
+        expectEq(1, events.seen.count { it.value == ImEvent.UserTokenExpired }, "user_token_expired count")
     },
 )

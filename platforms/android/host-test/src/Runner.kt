@@ -1,5 +1,7 @@
 package io.imbridge.hosttest
 
+import io.imbridge.LogLevel
+import io.imbridge.initLogging
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.system.exitProcess
 import kotlinx.coroutines.CoroutineScope
@@ -38,6 +40,7 @@ class TestContext(val gateway: DevGateway) {
  * contains one of the words.
  */
 fun main() {
+    System.getProperty("imbridge.log")?.let { initLogging(LogLevel.valueOf(it.uppercase())) }
     val gateway = DevGateway.fromProperties()
     val only = System.getProperty("imbridge.tests")?.split(',')?.filter { it.isNotBlank() }
     val tests = (sessionTests() + errorTests() + kickAndExpiryTests() + lifecycleTests() + loadTests())

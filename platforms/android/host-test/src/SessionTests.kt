@@ -1,6 +1,6 @@
 package io.imbridge.hosttest
 
-import io.imbridge.ConnectionEvent
+import io.imbridge.ImEvent
 import io.imbridge.ConnectionState
 import io.imbridge.ImSession
 import io.imbridge.LoginStatus
@@ -42,13 +42,13 @@ fun sessionTests() = listOf(
         val states = Recorder(this, session.state)
         val caller = Thread.currentThread().name
         session.login(bob, gateway.userToken(bob))
-        events.await("connect success") { it == ConnectionEvent.ConnectSuccess }
-        expectEq(listOf(ConnectionEvent.Connecting, ConnectionEvent.ConnectSuccess), events.seen.map { it.value }, "events of a login")
+        events.await("connect success") { it == ImEvent.ConnectSuccess }
+        expectEq(listOf(ImEvent.Connecting, ImEvent.ConnectSuccess), events.seen.map { it.value }, "events of a login")
         gateway.sendText("imAdmin", bob, "which thread?")
         val message = messages.await("message")
         // A state change no call of ours refreshes: the server kicks the session.
         gateway.forceLogout(bob)
-        val kicked = events.await("kicked offline") { it == ConnectionEvent.KickedOffline }
+        val kicked = events.await("kicked offline") { it == ImEvent.KickedOffline }
         val ended = states.await("kicked state") { it.reason == StateReason.KICKED }
         for (seen in events.seen + message + ended + kicked) {
             expect(seen.thread != caller) { "${seen.value} was delivered on the caller's thread $caller" }
@@ -65,8 +65,12 @@ fun sessionTests() = listOf(
         session.awaitState("logged in and connected") {
             it.loginStatus == LoginStatus.LOGGED_IN && it.connection == ConnectionState.Connected && it.userId == carol
         }
-        session.logout()
-        val last = session.state.value
+        val before = session.state.value
+        val last = session.logout()
+        expectEq(last, session.state.value, "the state logout returned is the flow's last")
+        expect(last.seq > before.seq) { "final state ${last.seq} after ${before.seq}" }
+        expectEq(StateReason.LOGGED_OUT, last.reason, "final reason")
+        expectEq(last, states.seen.last().value, "the final state was delivered before logout returned")
         expectEq(LoginStatus.LOGGED_OUT, last.loginStatus, "after logout")
         expectEq(ConnectionState.Disconnected, last.connection, "connection after logout")
         val seqs = states.seen.map { it.value.seq }
@@ -85,7 +89,7 @@ fun sessionTests() = listOf(
         val events = Recorder(this, session.connectionEvents)
         val messages = Recorder(this, session.messages)
         session.login(dave, gateway.userToken(dave))
-        expectEq("fake-main", events.await("connect success") { it == ConnectionEvent.ConnectSuccess }.thread, "event thread")
+        expectEq("fake-main", events.await("connect success") { it == ImEvent.ConnectSuccess }.thread, "event thread")
         gateway.sendText("imAdmin", dave, "on the main thread")
         expectEq("fake-main", messages.await("message").thread, "message thread")
         expect(events.seen.all { it.thread == "fake-main" }) { "events off the dispatcher: ${events.seen}" }

@@ -1,5 +1,6 @@
 package io.imbridge.hosttest
 
+import io.imbridge.ImEvent
 import io.imbridge.ImException
 import io.imbridge.ImSession
 import io.imbridge.SessionState
@@ -12,6 +13,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeoutOrNull
@@ -36,6 +38,10 @@ suspend inline fun <reified E : ImException> expectThrows(what: String, block: s
     }
     fail("$what: expected ${E::class.simpleName}, nothing was thrown")
 }
+
+/** The OpenIM connection callbacks among [ImSession.events] (no state changes, no messages). */
+val ImSession.connectionEvents: Flow<ImEvent>
+    get() = events.filter { it !is ImEvent.StateChanged && it !is ImEvent.Messages }
 
 /** Waits (with a timeout) for a state matching [predicate]. */
 suspend fun ImSession.awaitState(

@@ -1,6 +1,6 @@
 package io.imbridge
 
-import java.util.concurrent.atomic.AtomicLong
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.channels.Channel
@@ -10,8 +10,9 @@ import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 
 /**
- * The [ImListener] an [ImSession] installs: turns callbacks into flow values, either right
- * on the imbridge thread that calls it, or hopped in order onto [dispatcher].
+ * The [ImListener] an [ImSession] installs: turns each [ImEvent] into flow values, either right
+ * on the imbridge thread that calls it, or hopped in order onto [dispatcher]. Silencing ended
+ * sessions is imbridge's job, not this class's: it only forwards.
  *
  * It holds no reference to the manager, so a forgotten session can still be collected.
  */
@@ -24,59 +25,42 @@ internal class EventRelay(
 
     // Unbounded: a slow collector must not make imbridge drop a message or an event.
     val messages = MutableSharedFlow<Message>(extraBufferCapacity = Int.MAX_VALUE)
-    val events = MutableSharedFlow<ConnectionEvent>(extraBufferCapacity = Int.MAX_VALUE)
+    val events = MutableSharedFlow<ImEvent>(extraBufferCapacity = Int.MAX_VALUE)
 
-    private class Hop(val epoch: Long, val block: () -> Unit)
-
-    /** Bumped by [silence]: hops queued before it are dropped. */
-    private val epoch = AtomicLong()
-    private val hops: Channel<Hop>? = dispatcher?.let { Channel(Channel.UNLIMITED) }
+    private val hops: Channel<() -> Unit>? = dispatcher?.let { Channel(Channel.UNLIMITED) }
 
     init {
         if (dispatcher != null && hops != null) {
-            // One consumer keeps the callbacks in order whatever the dispatcher.
-            scope.launch(dispatcher) {
-                for (hop in hops) if (hop.epoch == epoch.get()) hop.block()
-            }
+            // One consumer keeps the events in order whatever the dispatcher.
+            scope.launch(dispatcher) { for (hop in hops) hop() }
         }
     }
 
     /** Sets the state unless a newer one (higher `seq`) is already there. */
     fun publish(s: SessionState) = state.update { if (s.seq > it.seq) s else it }
 
-    /**
-     * Called once `logout()` has returned: imbridge calls nothing more for that session, and
-     * hops still queued for it are dropped, so the dispatcher hears nothing more either.
-     */
-    fun silence() {
-        epoch.incrementAndGet()
+    /** Returns once every event received so far has reached the flows (hops included). */
+    suspend fun flush() {
+        val q = hops ?: return
+        val done = CompletableDeferred<Unit>()
+        if (q.trySend { done.complete(Unit) }.isSuccess) done.await()
     }
 
     fun close() {
-        silence()
         hops?.close()
     }
 
-    private fun deliver(block: () -> Unit) {
+    override fun onEvent(event: ImEvent) {
         val q = hops
-        if (q == null) block() else q.trySend(Hop(epoch.get(), block))
+        if (q == null) forward(event) else q.trySend { forward(event) }
     }
 
-    override fun onConnecting() = deliver { events.tryEmit(ConnectionEvent.Connecting) }
-
-    override fun onConnectSuccess() = deliver { events.tryEmit(ConnectionEvent.ConnectSuccess) }
-
-    override fun onConnectFailed(code: Int, errorText: String) =
-        deliver { events.tryEmit(ConnectionEvent.ConnectFailed(code, errorText)) }
-
-    override fun onKickedOffline() = deliver { events.tryEmit(ConnectionEvent.KickedOffline) }
-
-    override fun onUserTokenExpired() = deliver { events.tryEmit(ConnectionEvent.UserTokenExpired) }
-
-    override fun onUserTokenInvalid(errorText: String) =
-        deliver { events.tryEmit(ConnectionEvent.UserTokenInvalid(errorText)) }
-
-    override fun onRecvNewMessage(message: Message) = deliver { messages.tryEmit(message) }
-
-    override fun onSessionStateChanged(state: SessionState) = deliver { publish(state) }
+    private fun forward(event: ImEvent) {
+        when (event) {
+            is ImEvent.StateChanged -> publish(event.state)
+            is ImEvent.Messages -> event.messages.forEach { messages.tryEmit(it) }
+            else -> {}
+        }
+        events.tryEmit(event)
+    }
 }

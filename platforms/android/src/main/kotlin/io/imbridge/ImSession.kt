@@ -1,6 +1,7 @@
 package io.imbridge
 
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -14,8 +15,9 @@ import kotlinx.coroutines.launch
 
 /**
  * One imbridge session made idiomatic for Kotlin: suspend [login] / [logout], the session
- * [state] as a `StateFlow`, pushed [messages] and OpenIM [connectionEvents] as flows, and
- * [close] to stop it. Lifecycle helpers: [bindLogoutTo], [bindAppBackgroundTo], [bindNetworkTo].
+ * [state] as a `StateFlow`, [messages] one by one and every [ImEvent] in [events] as flows, and
+ * [shutdown] (or [close]) to stop it. Lifecycle helpers: [bindLogoutTo], [bindAppBackgroundTo],
+ * [bindNetworkTo].
  *
  * Threading: the suspend functions never block the calling thread (main-safe). Flow values are
  * produced on the imbridge thread that delivers the callback, one at a time and in order, unless
@@ -23,7 +25,10 @@ import kotlinx.coroutines.launch
  * then every callback is hopped, still in order, onto it. Collectors run in their own context
  * as usual.
  *
- * [messages] and [connectionEvents] are hot: values emitted while nobody collects are not kept.
+ * [messages] and [events] are hot: values emitted while nobody collects are not kept.
+ *
+ * Logging is per process: call [initLogging] once (e.g. in `Application.onCreate`); without it
+ * imbridge logs nothing.
  *
  * @param config checked by [ImManager]; a bad one throws [ImException.InvalidArgument].
  */
@@ -45,49 +50,65 @@ class ImSession @JvmOverloads constructor(
     }
 
     /**
-     * The session state: seeded from `sessionState()`, fed by every state change, and refreshed
-     * when [login] and [logout] return (after [logout] it reads `LoggedOut`). `seq` never goes
-     * back. After [close] it reads `LoggedOut` with reason `Shutdown`.
+     * The session state, as imbridge publishes it: seeded from `sessionState()`, fed by every
+     * state change, read again when [login] returns (so it reads `LoggedIn` then). After
+     * [logout] it holds the final state that `logout` returned (`LoggedOut`); after [shutdown]
+     * the final `Shutdown` state. `seq` never goes back and names one state.
      */
     val state: StateFlow<SessionState> = relay.state.asStateFlow()
 
-    /** Messages pushed to the logged-in user. None of a session arrives after its logout returned. */
+    /**
+     * Messages for the logged-in user, one by one (imbridge delivers them in batches:
+     * [ImEvent.Messages]). None of a session arrives after its logout returned.
+     */
     val messages: Flow<Message> = relay.messages.asSharedFlow()
 
-    /** The OpenIM connection callbacks, in order. */
-    val connectionEvents: Flow<ConnectionEvent> = relay.events.asSharedFlow()
+    /**
+     * Every event imbridge delivers, in order: the OpenIM connection callbacks
+     * ([ImEvent.Connecting], [ImEvent.ConnectSuccess], [ImEvent.ConnectFailed],
+     * [ImEvent.KickedOffline], [ImEvent.UserTokenExpired], [ImEvent.UserTokenInvalid]), message
+     * batches and state changes. Match with an `else` branch: later versions add events.
+     */
+    val events: Flow<ImEvent> = relay.events.asSharedFlow()
 
     /**
      * Logs in (see the session contract in the README): same user already logged in → that
      * user at once; another user → the current session logs out first. Cancelling the calling
-     * coroutine cancels the login.
+     * coroutine cancels the login through [ImManager.cancelLogin] (the `LoggedOut` /
+     * `LoginCancelled` state is heard); a login that had already finished stays logged in.
      *
      * @throws ImException e.g. `TokenExpired`, `TokenInvalid`, `TokenKicked`, `Network`,
-     *   `Timeout`, `LoginInProgress`, `LoginCancelled`; `Shutdown` after [close].
+     *   `Timeout`, `LoginInProgress`, `LoginCancelled`; `Shutdown` after [shutdown].
      */
     suspend fun login(userId: String, token: String, operationId: String? = null): UserInfo {
-        try {
-            return whileOpen { manager.login(userId, token, operationId) }
-        } finally {
-            // A cancelled login's LoggedOut / LoginCancelled state also arrives through
-            // the listener once imbridge has ended it.
-            refreshState()
+        val user = whileOpen {
+            try {
+                manager.login(userId, token, operationId)
+            } catch (e: CancellationException) {
+                manager.cancelLogin()
+                throw e
+            }
         }
+        // Read once more, so that [state] reads LoggedIn when login returns (a close() racing
+        // this call has freed the manager: then the final state is already there).
+        if (!closed.get()) runCatching { relay.publish(manager.sessionState()) }
+        return user
     }
 
     /**
-     * Logs out; idempotent, and a no-op after [close]. When it returns nothing more of the
-     * ended session is delivered (on the callback dispatcher either) and [state] is `LoggedOut`.
+     * Logs out; idempotent, and a no-op after [shutdown]. Returns imbridge's final state of the
+     * session, which is also the last value of [state] and [events] for it: when this returns,
+     * nothing more of the ended session is delivered, on the callback dispatcher either.
      */
-    suspend fun logout(operationId: String? = null) {
-        try {
+    suspend fun logout(operationId: String? = null): SessionState {
+        val last = try {
             whileOpen { manager.logout(operationId) }
         } catch (e: ImException.Shutdown) {
-            if (closed.get()) return // close() logged out
+            if (closed.get()) return state.value // shutdown() logged out
             throw e
         }
-        relay.silence()
-        refreshState()
+        relay.flush()
+        return last
     }
 
     /** Tells the server whether the app is in the background (OpenIM 2004). */
@@ -97,23 +118,23 @@ class ImSession @JvmOverloads constructor(
     fun networkChanged(available: Boolean) = whileOpen { manager.networkChanged(available) }
 
     /**
-     * Shuts the manager down (a best-effort logout runs in the background) and frees it. No
-     * callback starts afterwards; [login] then throws `Shutdown`. Idempotent.
+     * Shuts the manager down (a best-effort logout runs in the background), frees it, and
+     * returns imbridge's final `Shutdown` state, which [state] then holds. No value is emitted
+     * afterwards; [login] then throws `Shutdown`. Idempotent.
      */
-    override fun close() {
-        if (!closed.compareAndSet(false, true)) return
-        manager.shutdown()
+    fun shutdown(): SessionState {
+        if (!closed.compareAndSet(false, true)) return state.value
+        val last = manager.shutdown()
         relay.close()
-        val last = manager.sessionState()
-        relay.publish(
-            if (last.loginStatus == LoginStatus.LOGGED_OUT && last.reason == StateReason.SHUTDOWN) {
-                last
-            } else {
-                SessionState(LoginStatus.LOGGED_OUT, ConnectionState.Disconnected, null, StateReason.SHUTDOWN, last.seq + 1u)
-            },
-        )
         scope.cancel()
+        relay.publish(last)
         manager.close()
+        return last
+    }
+
+    /** [shutdown], for `use { }` and other [AutoCloseable] users. */
+    override fun close() {
+        shutdown()
     }
 
     /** Logs out from a callback that cannot suspend (lifecycle observers). */
@@ -127,7 +148,7 @@ class ImSession @JvmOverloads constructor(
         }
     }
 
-    /** Runs [call] on the manager; after [close] it throws `Shutdown` instead. */
+    /** Runs [call] on the manager; after [shutdown] it throws `Shutdown` instead. */
     private inline fun <T> whileOpen(call: () -> T): T {
         if (closed.get()) throw ImException.Shutdown()
         try {
@@ -136,15 +157,6 @@ class ImSession @JvmOverloads constructor(
             // The generated code's "already destroyed": close() won a race with this call.
             if (closed.get()) throw ImException.Shutdown()
             throw e
-        }
-    }
-
-    private fun refreshState() {
-        if (closed.get()) return
-        try {
-            relay.publish(manager.sessionState())
-        } catch (_: IllegalStateException) {
-            // close() freed the manager meanwhile; it has published the final state.
         }
     }
 }

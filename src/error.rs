@@ -41,6 +41,10 @@ pub enum ImError {
     /// 10201–10203: the server broke the protocol.
     #[error("protocol error ({protocol_code}): {detail}")]
     Protocol { protocol_code: i32, detail: String },
+    /// 19003 (imbridge): the local message store failed (the file and the cause are named);
+    /// nothing was lost: what was not stored is fetched again.
+    #[error("local store: {detail}")]
+    Storage { detail: String },
     /// 19002 (imbridge): the manager was shut down; it refuses every call.
     #[error("the manager has been shut down")]
     Shutdown,
@@ -63,6 +67,8 @@ pub(crate) mod codes {
     pub const LOGIN_CANCELLED: i32 = 19001;
     /// imbridge-only: the manager was shut down.
     pub const SHUTDOWN: i32 = 19002;
+    /// imbridge-only: the local message store failed.
+    pub const STORAGE: i32 = 19003;
     pub const TOKEN_EXPIRED: i32 = 1501;
     pub const TOKEN_KICKED: i32 = 1506;
 }
@@ -86,6 +92,7 @@ impl ImError {
             }
             ImError::Protocol { protocol_code, .. } => *protocol_code,
             ImError::Shutdown => codes::SHUTDOWN,
+            ImError::Storage { .. } => codes::STORAGE,
             ImError::Internal { .. } => codes::INTERNAL,
         }
     }
@@ -178,5 +185,12 @@ mod tests {
         assert_eq!(ImError::LoginInProgress.code(), 10102);
         assert_eq!(ImError::LoginCancelled.code(), 19001);
         assert_eq!(ImError::Shutdown.code(), 19002);
+        assert_eq!(
+            ImError::Storage {
+                detail: String::new()
+            }
+            .code(),
+            19003
+        );
     }
 }

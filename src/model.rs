@@ -13,7 +13,7 @@ pub struct UserInfo {
     pub global_recv_msg_opt: i32,
 }
 
-/// One message from a 2001 push.
+/// One message of the logged-in user (pushed, or pulled by seq).
 #[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
 pub struct Message {
     pub client_msg_id: String,
@@ -33,9 +33,14 @@ pub struct Message {
     pub content: String,
     /// For text messages (101), the text itself (`content.content`); otherwise `None`.
     pub text: Option<String>,
+    /// Position in its conversation (1, 2, …; 0 for a message the server does not store).
     pub seq: i64,
-    /// Unix milliseconds.
+    /// Unix milliseconds, as the sender's client set it.
     pub send_time: i64,
-    /// True when the message came in `notificationMsgs`.
+    /// Unix milliseconds, when the server stored it.
+    pub create_time: i64,
+    /// OpenIM message status: 2 sent, 4 deleted (content empty).
+    pub status: i32,
+    /// True for notifications (`n_…` conversations, OpenIM's `notificationMsgs`).
     pub is_notification: bool,
 }

@@ -28,7 +28,7 @@ pub fn decode_push(data: &[u8]) -> Result<Vec<Message>, prost::DecodeError> {
     Ok(out)
 }
 
-fn to_message(conversation_id: &str, m: MsgData, is_notification: bool) -> Message {
+pub(crate) fn to_message(conversation_id: &str, m: MsgData, is_notification: bool) -> Message {
     let content = String::from_utf8_lossy(&m.content).into_owned();
     let text = (m.content_type == CONTENT_TYPE_TEXT)
         .then(|| text_of(&content))
@@ -48,6 +48,8 @@ fn to_message(conversation_id: &str, m: MsgData, is_notification: bool) -> Messa
         text,
         seq: m.seq,
         send_time: m.send_time,
+        create_time: m.create_time,
+        status: m.status,
         is_notification,
     }
 }

@@ -19,6 +19,8 @@ pub mod push;
 /// Request identifiers (`reqIdentifier`) imbridge sends or handles.
 pub mod req {
     pub const GET_NEWEST_SEQ: i32 = 1001;
+    pub const PULL_BY_SEQS: i32 = 1005;
+    pub const GET_LAST_MESSAGES: i32 = 1007;
     pub const PUSH_MSG: i32 = 2001;
     pub const KICK_ONLINE: i32 = 2002;
     pub const LOGOUT: i32 = 2003;

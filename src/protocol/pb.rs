@@ -46,6 +46,45 @@ pub struct PushMessages {
     pub notification_msgs: HashMap<String, PullMsgs>,
 }
 
+/// `msg.ConversationSeqs`: explicit seqs of one conversation (field 1 unused).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ConversationSeqs {
+    #[prost(string, tag = "2")]
+    pub conversation_id: String,
+    #[prost(int64, repeated, tag = "3")]
+    pub seqs: Vec<i64>,
+}
+
+/// 1005 request: `msg.GetSeqMessageReq` (order 0 = ascending).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetSeqMessageReq {
+    #[prost(string, tag = "1")]
+    pub user_id: String,
+    #[prost(message, repeated, tag = "2")]
+    pub conversations: Vec<ConversationSeqs>,
+    #[prost(int32, tag = "3")]
+    pub order: i32,
+}
+
+/// 1005 reply: `msg.GetSeqMessageResp` (the shape of `PushMessages`).
+pub type GetSeqMessageResp = PushMessages;
+
+/// 1007 request: `msg.GetLastMessageReq`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetLastMessageReq {
+    #[prost(string, tag = "1")]
+    pub user_id: String,
+    #[prost(string, repeated, tag = "2")]
+    pub conversation_ids: Vec<String>,
+}
+
+/// 1007 reply: `msg.GetLastMessageResp`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetLastMessageResp {
+    #[prost(map = "string, message", tag = "1")]
+    pub msgs: HashMap<String, MsgData>,
+}
+
 /// `sdkws.PullMsgs`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct PullMsgs {
@@ -92,6 +131,8 @@ pub struct MsgData {
     pub create_time: i64,
     #[prost(int32, tag = "17")]
     pub status: i32,
+    #[prost(map = "string, bool", tag = "19")]
+    pub options: HashMap<String, bool>,
 }
 
 #[cfg(test)]

@@ -48,6 +48,15 @@ pub enum ImEvent {
     /// The session state changed (also the current state right after `set_listener`,
     /// and the final state of a logout or shutdown).
     StateChanged { state: SessionState },
+    /// A sync with the server began (OpenIM `OnSyncServerStart`): on every connect, on
+    /// return to the foreground, when the network comes back, after a push with a gap.
+    SyncStarted,
+    /// The sync ended with every missing message stored and delivered
+    /// (`OnSyncServerFinish`).
+    SyncFinished,
+    /// The sync failed (`OnSyncServerFailed`); nothing was skipped: it is retried with
+    /// backoff, or at the next connect.
+    SyncFailed { code: i32, detail: String },
 }
 
 /// The app's listener, implemented in Kotlin, Swift or Rust.

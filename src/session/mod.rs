@@ -12,6 +12,7 @@ pub(crate) mod events;
 mod machine;
 mod runner;
 pub(crate) mod state;
+mod sync;
 
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},

@@ -60,47 +60,31 @@
 #![warn(missing_docs)]
 
 mod api;
-mod api_endpoints;
-mod burst;
 mod clock;
-mod codes;
 mod config;
-mod conn;
-mod dialargs;
-mod envelope;
 mod events;
 mod faults;
 mod gateway;
-mod gojson;
-mod handlers;
-mod handshake;
-mod hub;
-mod jssync;
-mod jwt;
-mod listen;
-mod messages;
-mod pb;
-mod platform;
-mod policy;
+mod net;
+mod protocol;
 mod server;
 mod shared;
+mod store;
 mod tasks;
-mod tls;
 mod tokens;
-mod users;
 
 pub mod cli;
 
 /// Server-side wire helpers for crafting frames in tests: the response envelope encoder, gzip,
 /// and the protobuf payload types (`PushMessages`, `PullMsgs`, `MsgData`, …).
 pub mod wire {
-    pub use crate::envelope::{encode_resp, gzip};
-    pub use crate::pb::*;
+    pub use crate::protocol::envelope::{encode_resp, gzip};
+    pub use crate::protocol::pb::*;
 }
 
 pub use config::{DevServerConfig, MultiLoginPolicy, TlsIdentity};
 pub use events::ServerEvent;
 pub use faults::{Faults, RawFrame};
-pub use hub::ConnInfo;
+pub use gateway::hub::ConnInfo;
 pub use server::DevServer;
 pub use wire::*;

@@ -8,18 +8,18 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::api;
-use crate::api_endpoints;
+use crate::api::endpoints as api_endpoints;
+use crate::api::http as api;
 use crate::config::DevServerConfig;
 use crate::events::ServerEvent;
 use crate::faults::{Faults, RawFrame};
-use crate::gateway;
-use crate::hub::ConnInfo;
-use crate::listen;
-use crate::messages::{self, SendRequest};
-use crate::platform;
+use crate::gateway::dial as gateway;
+use crate::gateway::hub::ConnInfo;
+use crate::net::listen;
+use crate::net::tls;
+use crate::protocol::platform;
 use crate::shared::Shared;
-use crate::tls;
+use crate::store::send::{self as messages, SendRequest};
 
 /// A running dev gateway: a WebSocket gateway port and an HTTP API port on the configured host.
 ///

@@ -7,15 +7,15 @@ use tokio::sync::{mpsc::error::TrySendError, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::clock::ServerClock;
-use crate::codes::CodeError;
 use crate::config::DevServerConfig;
 use crate::events::{EventLog, ServerEvent};
 use crate::faults::Faults;
-use crate::hub::{ConnCmd, ConnEntry, Hub};
-use crate::jwt;
+use crate::gateway::hub::{ConnCmd, ConnEntry, Hub};
+use crate::protocol::codes::CodeError;
 use crate::tasks::Tasks;
-use crate::tokens::MintParams;
-use crate::users::UserInfo;
+use crate::tokens::jwt;
+use crate::tokens::registry::MintParams;
+use crate::tokens::users::UserInfo;
 
 /// One server's shared state.
 pub(crate) struct Shared {

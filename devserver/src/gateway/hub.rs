@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::MultiLoginPolicy;
-use crate::policy::{self, LiveConn};
-use crate::tokens::TokenRegistry;
-use crate::users::UserStore;
+use crate::tokens::policy::{self, LiveConn};
+use crate::tokens::registry::TokenRegistry;
+use crate::tokens::users::UserStore;
 
 /// Capacity of a connection's outgoing queue (the real server's send buffer); a push that
 /// finds it full closes the connection.
@@ -112,7 +112,7 @@ pub(crate) struct HubState {
     /// User ID → conversations the user takes part in.
     pub user_convs: HashMap<String, BTreeSet<String>>,
     /// Conversation ID → its latest stored message.
-    pub last_msgs: HashMap<String, crate::pb::MsgData>,
+    pub last_msgs: HashMap<String, crate::protocol::pb::MsgData>,
 }
 
 impl HubState {

@@ -8,12 +8,12 @@ use base64::Engine;
 use prost::Message as _;
 use serde_json::{Map, Value};
 
-use crate::api_endpoints::ApiResult;
-use crate::codes::{self, CodeError};
-use crate::hub::HubState;
-use crate::messages::SINGLE_CHAT;
-use crate::pb;
+use crate::api::endpoints::ApiResult;
+use crate::gateway::hub::HubState;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::pb;
 use crate::shared::Shared;
+use crate::store::send::SINGLE_CHAT;
 
 /// `{"version":0,"versionID":"","full":true,"delete":null,"insert":null,"update":null,…}`: an
 /// incremental sync that has nothing (friends, joined groups, conversation settings).
@@ -133,7 +133,7 @@ pub(crate) fn get_conversations(shared: &Shared, body: &[u8]) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gojson;
+    use crate::protocol::gojson;
 
     #[test]
     fn empty_answers_are_valid_json() {

@@ -14,12 +14,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::envelope::{self, Heartbeat};
 use crate::events::ServerEvent;
-use crate::handlers::{self, Action, ConnIdentity};
-use crate::handshake::linger_close;
-use crate::hub::{ConnCmd, KillSwitch};
-use crate::platform;
+use crate::gateway::handlers::{self, Action, ConnIdentity};
+use crate::gateway::handshake::linger_close;
+use crate::gateway::hub::{ConnCmd, KillSwitch};
+use crate::protocol::envelope::{self, Heartbeat};
+use crate::protocol::platform;
 use crate::shared::Shared;
 
 /// Any byte stream a connection can run on (TCP or TLS over TCP).

@@ -6,11 +6,11 @@ use prost::Message as _;
 use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::codes::{self, CodeError};
-use crate::envelope;
-use crate::gojson;
-use crate::pb::{MsgData, OfflinePushInfo, PullMsgs, PushMessages};
-use crate::platform;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::envelope;
+use crate::protocol::gojson;
+use crate::protocol::pb::{MsgData, OfflinePushInfo, PullMsgs, PushMessages};
+use crate::protocol::platform;
 use crate::shared::Shared;
 
 /// `constant.Text`.

@@ -2,12 +2,12 @@
 
 use prost::Message as _;
 
-use crate::codes::{self, CodeError};
-use crate::envelope::{self, Req};
 use crate::events::ServerEvent;
-use crate::messages;
-use crate::pb;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::envelope::{self, Req};
+use crate::protocol::pb;
 use crate::shared::Shared;
+use crate::store::send as messages;
 
 /// `WSGetNewestSeq`.
 const GET_NEWEST_SEQ: i32 = 1001;

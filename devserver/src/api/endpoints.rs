@@ -4,14 +4,14 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::codes::{self, CodeError};
-use crate::gojson;
-use crate::jssync;
-use crate::jwt::Claims;
-use crate::messages::{self, SendRequest};
-use crate::platform;
+use crate::api::jssync;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::gojson;
+use crate::protocol::platform;
 use crate::shared::Shared;
-use crate::users::UserInfo;
+use crate::store::send::{self as messages, SendRequest};
+use crate::tokens::jwt::Claims;
+use crate::tokens::users::UserInfo;
 
 /// The API paths the dev gateway serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,7 +158,7 @@ pub(crate) fn call(endpoint: Endpoint, ctx: &ApiCtx<'_>, body: &Map<String, Valu
             }
             let conns = ctx.shared.hub.lock().conns_of(&user_id);
             let n = conns.len();
-            crate::burst::start(conns, &user_id, frames as usize, batch as usize);
+            crate::gateway::burst::start(conns, &user_id, frames as usize, batch as usize);
             Ok(Some(format!(r#"{{"connections":{n}}}"#)))
         }
         Endpoint::DevDropConnections => {

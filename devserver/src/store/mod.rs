@@ -1,0 +1,3 @@
+//! Messages: sending (IDs, seqs, pushes).
+
+pub(crate) mod send;

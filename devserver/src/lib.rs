@@ -83,8 +83,11 @@ pub mod wire {
 }
 
 pub use config::{DevServerConfig, MultiLoginPolicy, TlsIdentity};
-pub use events::ServerEvent;
-pub use faults::{Faults, RawFrame};
+pub use events::{PullRequest, ServerEvent};
+pub use faults::{Faults, PullFault, RawFrame};
 pub use gateway::hub::ConnInfo;
-pub use server::DevServer;
+pub use server::{
+    ConversationState, DevServer, Outgoing, Recipient, SentMessage, StoreStats, UserConversation,
+};
+pub use store::backlog::BacklogSpec;
 pub use wire::*;

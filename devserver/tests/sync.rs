@@ -478,3 +478,118 @@ async fn backlog_of_10000_messages_is_fast_and_pullable() {
         100
     );
 }
+
+#[tokio::test]
+async fn http_groups_and_pull_twins() {
+    let server = start().await;
+    let admin = server.admin_token();
+    for u in ["a", "b"] {
+        server.register_user(u, u);
+    }
+    let v = api(
+        &server,
+        "/group/create_group",
+        Some(&admin),
+        r#"{"memberUserIDs":["b"],"adminUserIDs":[],"ownerUserID":"a","groupInfo":{"groupID":"g7","groupName":"Seven"}}"#,
+    )
+    .await;
+    assert_eq!(v["errCode"], 0, "{v}");
+    assert_eq!(
+        (
+            v["data"]["groupInfo"]["groupID"].as_str(),
+            v["data"]["groupInfo"]["memberCount"].as_i64()
+        ),
+        (Some("g7"), Some(2))
+    );
+    let v = api(
+        &server,
+        "/msg/send_msg",
+        Some(&admin),
+        r#"{"sendID":"a","groupID":"g7","content":{"content":"hi"},"contentType":101,"sessionType":3}"#,
+    )
+    .await;
+    assert_eq!(v["errCode"], 0, "{v}");
+    let tb = server.user_token("b", 5);
+    let v = api(&server, "/msg/newest_seq", Some(&tb), r#"{"userID":"b"}"#).await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"maxSeqs":{"sg_g7":1},"minSeqs":null})
+    );
+    let v = api(&server, "/msg/newest_seq", Some(&tb), r#"{"userID":"a"}"#).await;
+    assert_eq!(v["errCode"], 1002);
+    let v = api(
+        &server,
+        "/msg/pull_msg_by_seq",
+        Some(&tb),
+        r#"{"userID":"b","seqRanges":[{"conversationID":"sg_g7","begin":1,"end":5,"num":10}],"order":0}"#,
+    )
+    .await;
+    let p = &v["data"]["msgs"]["sg_g7"];
+    assert_eq!(
+        (p["isEnd"].as_bool(), p["endSeq"].as_i64()),
+        (Some(true), Some(0))
+    );
+    assert_eq!(p["Msgs"][0]["seq"], 1);
+    assert_eq!(
+        b64(p["Msgs"][0]["content"].as_str().unwrap()),
+        br#"{"content":"hi"}"#
+    );
+    assert_eq!(v["data"]["notificationMsgs"].to_string(), "{}");
+    let v = api(
+        &server,
+        "/group/quit_group",
+        Some(&tb),
+        r#"{"groupID":"g7"}"#,
+    )
+    .await;
+    assert_eq!(v["errCode"], 0, "{v}");
+    assert_eq!(server.user_conversation("b", "sg_g7").cap, 1);
+    let v = api(
+        &server,
+        "/group/quit_group",
+        Some(&tb),
+        r#"{"groupID":"g7"}"#,
+    )
+    .await;
+    assert_eq!(v["errCode"], 1205);
+    // Dev endpoints: a hole, faults, inspection.
+    let v = api(
+        &server,
+        "/dev/hole",
+        Some(&admin),
+        r#"{"conversationID":"sg_g7"}"#,
+    )
+    .await;
+    assert_eq!(v["data"]["seq"], 2);
+    let v = api(
+        &server,
+        "/dev/faults",
+        Some(&admin),
+        r#"{"userID":"b","dropPushes":1,"failPulls":1}"#,
+    )
+    .await;
+    assert_eq!(v["errCode"], 0, "{v}");
+    let v = api(
+        &server,
+        "/dev/conversation",
+        Some(&admin),
+        r#"{"conversationID":"sg_g7"}"#,
+    )
+    .await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"minSeq":1,"maxSeq":2,"storedSeqs":[1]})
+    );
+    let v = api(
+        &server,
+        "/dev/backlog",
+        Some(&admin),
+        r#"{"userID":"z","conversations":2,"perConversation":3}"#,
+    )
+    .await;
+    assert_eq!(v["data"]["conversationIDs"].as_array().unwrap().len(), 2);
+    let v = api(&server, "/dev/store_stats", Some(&admin), "{}").await;
+    assert_eq!(v["data"]["messages"], 7);
+    let v = api(&server, "/dev/faults", Some(&tb), r#"{"userID":"b"}"#).await;
+    assert_eq!(v["errCode"], 1002);
+}

@@ -98,7 +98,7 @@ pub(crate) fn range_seqs(
     if hi < lo {
         return None; // "seq end < begin": an error, left out of the reply
     }
-    let seqs = if hi - lo + 1 <= num {
+    let seqs = if hi - lo < num {
         (lo..=hi).collect()
     } else if num <= 0 {
         Vec::new()

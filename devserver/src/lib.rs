@@ -49,9 +49,7 @@
 //!   no `enableHistoryForNewMembers`, no group notifications (creating, joining or leaving a
 //!   group sends no tips), no read receipts (read seqs change only through
 //!   [`DevServer::set_has_read_seq`]), and no send-time callbacks or content filtering beyond
-//!   the API's content checks. Pull requests (1002, 1005, 1006, 1007) must name the
-//!   connection's own user (else 1002 `NoPermissionError`), as `CheckAccess` does on the
-//!   server. 1004 answers errCode 500. `/dev/push_burst` frames are not stored.
+//!   the API's content checks. 1004 answers errCode 500. `/dev/push_burst` frames are not stored.
 //! * 2005 answers the subscribed users' current online platforms, but later status changes
 //!   are not pushed.
 //! * Admin tokens are never kicked by multi-login; [`DevServer::user_token`] mints for any

@@ -195,15 +195,30 @@ async fn pull_by_seqs_has_placeholders_deletions_and_bounds() {
     );
     assert!(resp.msgs.contains_key("si_a_zz"));
 
-    // A payload for another user: NoPermission, connection stays.
-    let r = GetSeqMessageReq {
-        user_id: "b".into(),
-        ..GetSeqMessageReq::default()
-    };
-    let v = call(&mut ws, 1005, "a", "q2", &r.encode_to_vec()).await;
+    // 1001 for another user: NoPermission, data null, connection stays. (1002/1005 answer
+    // for the payload's userID with no check, as the server does: b never deleted seq 5.)
+    let v = call(
+        &mut ws,
+        1001,
+        "a",
+        "q2",
+        &GetMaxSeqReq {
+            user_id: "b".into(),
+        }
+        .encode_to_vec(),
+    )
+    .await;
     assert_eq!(
         (v["errCode"].as_i64(), v["data"].is_null()),
         (Some(1002), true)
+    );
+    let mut r2 = r.clone();
+    r2.user_id = "b".into();
+    let v = call(&mut ws, 1005, "a", "q2b", &r2.encode_to_vec()).await;
+    let b_view = GetSeqMessageResp::decode(data(&v).as_slice()).unwrap();
+    assert_eq!(
+        b_view.msgs["si_a_b"].msgs[2].content,
+        br#"{"content":"m1"}"#
     );
     // A malformed payload: 500, connection stays.
     let v = call(&mut ws, 1002, "a", "q3", &[0xff, 0xff, 0xff]).await;

@@ -53,7 +53,7 @@ HTTP API (POST JSON, headers operationID and token):
                              \"contentType\":101,\"sessionType\":1|3|4,...}   (admin token;
                              dev extension: \"options\":{\"isNotNotification\":false,...})
     /msg/newest_seq         {\"userID\"}                     (that user's or an admin token)
-    /msg/pull_msg_by_seq    {\"userID\",\"seqRanges\":[{\"conversationID\",\"begin\",\"end\",\"num\"}],\"order\"}
+    /msg/pull_msg_by_seq    {\"userID\",\"seqRanges\":[{\"conversationID\",\"begin\",\"end\",\"num\"}],\"order\"}  (any valid token)
     /group/create_group     {\"ownerUserID\",\"memberUserIDs\",\"groupInfo\":{\"groupID\",\"groupName\"}}   (admin)
     /group/invite_user_to_group {\"groupID\",\"invitedUserIDs\"}   (admin token)
     /group/quit_group       {\"groupID\"[,\"userID\"]}          (the member's or an admin token; freezes its cap)

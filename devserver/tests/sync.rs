@@ -265,6 +265,11 @@ async fn groups_push_to_members_and_a_left_group_keeps_its_cap() {
     assert_eq!(server.leave_group("g1", "c"), Some(1));
     server.send_group_texts("a", "g1", 2);
     assert!(server.send(Outgoing::to_group("c", "g1", "no")).is_err());
+    // Nothing was pushed to the member who left.
+    assert!(!server.events().iter().any(|e| matches!(
+        e,
+        ServerEvent::Pushed { user_id, seq, .. } if user_id == "c" && *seq > 1
+    )));
     for ws in [&mut wb, &mut wa] {
         assert_eq!(
             pushed_seqs(&next_push(ws).await),
@@ -607,4 +612,26 @@ async fn http_groups_and_pull_twins() {
     assert_eq!(v["data"]["messages"], 7);
     let v = api(&server, "/dev/faults", Some(&tb), r#"{"userID":"b"}"#).await;
     assert_eq!(v["errCode"], 1002);
+}
+
+#[tokio::test]
+async fn a_pushed_seq_is_pullable_at_once() {
+    let server = start().await;
+    let mut ws = connect(&server, "a", 5).await;
+    for i in 1..=20 {
+        server.send_texts("b", "a", 1);
+        let p = next_push(&mut ws).await;
+        assert_eq!(pushed_seqs(&p), [("si_a_b".to_string(), i)]);
+        let r = GetSeqMessageReq {
+            user_id: "a".into(),
+            conversations: vec![ConversationSeqs {
+                conversation_id: "si_a_b".into(),
+                seqs: vec![i],
+            }],
+            order: 0,
+        };
+        let v = call(&mut ws, 1005, "a", &format!("r{i}"), &r.encode_to_vec()).await;
+        let got = GetSeqMessageResp::decode(data(&v).as_slice()).unwrap();
+        assert_eq!(got.msgs["si_a_b"].msgs[0], p.msgs["si_a_b"].msgs[0]);
+    }
 }

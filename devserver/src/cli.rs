@@ -237,4 +237,23 @@ mod tests {
             .contains("together"));
         assert_eq!(run(&["--help"]).unwrap_err(), "help");
     }
+
+    #[test]
+    fn help_lists_the_message_endpoints_and_faults() {
+        for needle in [
+            "/msg/newest_seq",
+            "/msg/pull_msg_by_seq",
+            "/group/create_group",
+            "/group/quit_group",
+            "/dev/faults",
+            "dropPushes",
+            "cutPullReplies",
+            "/dev/hole",
+            "/dev/backlog",
+            "/dev/pull_requests",
+            "--record-events",
+        ] {
+            assert!(HELP.contains(needle), "--help lacks {needle}");
+        }
+    }
 }

@@ -134,6 +134,13 @@ async fn pull_by_ranges_truncates_and_leaves_out_with_err_code_0() {
         r#"{"reqIdentifier":1002,"msgIncr":"p2","operationID":"op-test","errCode":0,"errMsg":"","data":""}"#
     );
 
+    // The same rules, asked directly.
+    assert_eq!(
+        server.range_seqs("a", &range("si_a_b", 1, 10, 3), 0),
+        Some(vec![8, 9, 10])
+    );
+    assert_eq!(server.range_seqs("a", &range("si_a_b", 11, 20, 3), 0), None);
+
     // The request is in the event log with what it asked.
     let pulls = server.pull_requests("a");
     assert_eq!(pulls.len(), 2);

@@ -80,5 +80,8 @@ mod tests {
         assert_eq!(s.max_seq(&convs[2]), 4);
         assert_eq!(s.records_of("me").len(), 3);
         assert_eq!(s.stored(&convs[0], 4).unwrap().recv_id, "me");
+        // Kept encoded: a backlog text with full IDs is well under 200 bytes.
+        let per = s.payload_bytes() / s.message_count();
+        assert!((100..200).contains(&per), "{per} bytes per message");
     }
 }

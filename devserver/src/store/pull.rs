@@ -28,8 +28,8 @@ use crate::protocol::pb::{
     PullMessageBySeqsReq, PullMessageBySeqsResp, PullMsgs, Seqs,
 };
 
-/// `sdkws.PullOrder_PullOrderDesc` (anything else is treated as Asc, like the server's switch
-/// leaves `isEnd` false for unknown values — see [`is_end`]).
+/// `sdkws.PullOrder_PullOrderAsc`. An order that is neither Asc nor Desc reads like Asc but
+/// never sets `isEnd` (the server's `switch` has no default).
 pub(crate) const ORDER_ASC: i32 = 0;
 /// `sdkws.PullOrder_PullOrderDesc`.
 pub(crate) const ORDER_DESC: i32 = 1;

@@ -1,5 +1,5 @@
-//! The pull semantics of the real server (its `sync_msg.go` and `msg.go`), as plain functions over a
-//! [`MessageStore`]: 1001 newest seqs, 1002 pull by ranges, 1005 pull by explicit seqs, 1006
+//! The pull semantics of the real server (its `sync_msg.go` and `msg.go`), as plain functions
+//! over a [`MessageStore`]: 1001 newest seqs, 1002 pull by ranges, 1005 pull by explicit seqs, 1006
 //! read and max seqs, 1007 last messages. The HTTP twins call the same functions.
 //!
 //! Guarantees (each pinned by a table test below):

@@ -24,6 +24,8 @@ FLAGS:
     --tls-cert FILE            PEM certificate chain; with --tls-key both ports speak TLS
     --tls-key FILE             PEM private key
     --log-level LEVEL          off|error|warn|info|debug|trace (default info; logs go to stderr)
+    --record-events            keep the event log (what /dev/pull_requests reads); it grows
+                               with traffic, so it is off by default
     --exit-on-stdin-eof        also stop when standard input is closed
     -h, --help                 print this help
 
@@ -35,6 +37,10 @@ GATEWAY (ws://HOST:WS_PORT/<any path>?sendID=&token=&platformID=&operationID=&is
          &sdkType=js[&isMsgResp=true][&compression=gzip] or ?v=<base64url JSON>):
     JSON envelope in binary frames (sdkType=js only), reqIdentifiers 1001-1007, 2003-2005;
     text heartbeats {\"type\":\"ping\"}; pushes 2001 (messages) and 2002 (kick).
+    Messages are stored per conversation (si_ one-to-one, sg_ group, sn_ notification chat,
+    n_ twins for notifications; options.history=false → seq 0, pushed, not stored) and served
+    by 1001 newest seqs, 1002 ranges, 1005 explicit seqs, 1006 read/max seqs, 1007 last
+    messages, with the real server's clamping, num truncation, placeholders and isEnd/endSeq.
 
 HTTP API (POST JSON, headers operationID and token):
     /auth/get_admin_token   {\"secret\",\"userID\"}            (no token header)
@@ -43,10 +49,31 @@ HTTP API (POST JSON, headers operationID and token):
     /user/get_users_info    {\"userIDs\":[...]}                (any valid token)
     /auth/parse_token       {\"token\"}                        (no token header)
     /auth/force_logout      {\"platformID\",\"userID\"}        (admin token)
-    /msg/send_msg           {\"sendID\",\"recvID\",\"content\":{\"content\":\"hi\"},
-                             \"contentType\":101,\"sessionType\":1,...}   (admin token)
+    /msg/send_msg           {\"sendID\",\"recvID\"|\"groupID\",\"content\":{\"content\":\"hi\"},
+                             \"contentType\":101,\"sessionType\":1|3|4,...}   (admin token;
+                             dev extension: \"options\":{\"isNotNotification\":false,...})
+    /msg/newest_seq         {\"userID\"}                     (that user's or an admin token)
+    /msg/pull_msg_by_seq    {\"userID\",\"seqRanges\":[{\"conversationID\",\"begin\",\"end\",\"num\"}],\"order\"}  (any valid token)
+    /group/create_group     {\"ownerUserID\",\"memberUserIDs\",\"groupInfo\":{\"groupID\",\"groupName\"}}   (admin)
+    /group/invite_user_to_group {\"groupID\",\"invitedUserIDs\"}   (admin token)
+    /group/quit_group       {\"groupID\"[,\"userID\"]}          (the member's or an admin token; freezes its cap)
+    /group/kick_group       {\"groupID\",\"kickedUserIDs\"}     (admin token; freezes their caps)
     /dev/drop_connections   {}   (admin token; dev gateway only: close every connection abruptly)
     /dev/push_burst         {\"userID\",\"frames\",\"batch\"}   (admin token; dev gateway only: 2001 frames with backpressure)
+
+DEV-ONLY MESSAGE FAULTS AND INSPECTION (admin token; counts apply to the user's next N):
+    /dev/faults             {\"userID\",\"dropPushes\",\"duplicatePushes\",\"reorderPushes\",
+                             \"failPulls\",\"failPullsCode\",\"hangPulls\",\"cutPullReplies\"}
+                            drop = stored, not sent; reorder = hold one, send the next first;
+                            fail = errCode (default 500) on the next 1002/1005; hang = no reply;
+                            cut = half the reply frame, then the TCP connection is closed
+    /dev/hole               {\"conversationID\"} → {\"seq\"}   (a seq with no message)
+    /dev/user_min_seq       {\"userID\",\"conversationID\",\"seq\"}   (as clearing a conversation)
+    /dev/backlog            {\"userID\",\"conversations\",\"perConversation\"}   (stored at once, no pushes)
+    /dev/conversation       {\"conversationID\"} → {\"minSeq\",\"maxSeq\",\"storedSeqs\"}
+    /dev/pull_requests      {\"userID\"} → the 1002 ranges / 1005 seqs each connection asked
+                            (needs --record-events)
+    /dev/store_stats        {} → {\"messages\",\"conversations\",\"payloadBytes\"}
     plus the JS client's sync endpoints (/friend/get_incremental_friends, /jssdk/get_conversations, ...).
 The admin user is imAdmin (secret openIM123 unless --secret is given).
 ";
@@ -136,6 +163,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<CliCommand,
             "--tls-key" => opts.tls_key = Some(value(&flag, next())?),
             "--log-level" => opts.log_level = value(&flag, next())?,
             "--exit-on-stdin-eof" if inline.is_none() => opts.exit_on_stdin_eof = true,
+            "--record-events" if inline.is_none() => config.record_events = true,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
@@ -163,6 +191,7 @@ mod tests {
         assert_eq!((o.config.ws_port, o.config.api_port), (10001, 10002));
         assert_eq!(o.config.host.to_string(), "127.0.0.1");
         assert!(!o.exit_on_stdin_eof);
+        assert!(!o.config.record_events);
     }
 
     #[test]
@@ -179,6 +208,7 @@ mod tests {
             "60",
             "--read-deadline-secs=5",
             "--exit-on-stdin-eof",
+            "--record-events",
             "--host",
             "::1",
         ])
@@ -192,6 +222,7 @@ mod tests {
         assert_eq!(o.config.token_lifetime, Duration::from_secs(60));
         assert_eq!(o.config.read_deadline, Duration::from_secs(5));
         assert!(o.exit_on_stdin_eof);
+        assert!(o.config.record_events);
         assert!(o.config.host.is_ipv6());
     }
 
@@ -205,5 +236,24 @@ mod tests {
             .unwrap_err()
             .contains("together"));
         assert_eq!(run(&["--help"]).unwrap_err(), "help");
+    }
+
+    #[test]
+    fn help_lists_the_message_endpoints_and_faults() {
+        for needle in [
+            "/msg/newest_seq",
+            "/msg/pull_msg_by_seq",
+            "/group/create_group",
+            "/group/quit_group",
+            "/dev/faults",
+            "dropPushes",
+            "cutPullReplies",
+            "/dev/hole",
+            "/dev/backlog",
+            "/dev/pull_requests",
+            "--record-events",
+        ] {
+            assert!(HELP.contains(needle), "--help lacks {needle}");
+        }
     }
 }

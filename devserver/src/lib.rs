@@ -2,13 +2,16 @@
 //!
 //! A loopback, OpenIM-v3-compatible server for developing and testing imbridge: the WebSocket
 //! gateway (`msggateway`, default port 10001) and the HTTP API (default port 10002), in one
-//! process, with no database. It follows `openim-protocol.md` (Appendix B and C) and the real
-//! server's sources: the dial checks and their order, HTTP-200 JSON dial errors, the
+//! process, with no database. It follows the real server's sources: the dial checks and their
+//! order, HTTP-200 JSON dial errors, the
 //! `isMsgResp` text frames, the `sdkType=js` JSON envelope with optional gzip, heartbeats and
 //! read deadlines, multi-login policies 0/1/4/5 at token time and connection time, kicks,
 //! logout, background status, and the API endpoints `/auth/get_admin_token`,
 //! `/auth/get_user_token`, `/user/user_register`, `/user/get_users_info`, `/auth/parse_token`,
-//! `/auth/force_logout` and `/msg/send_msg`, plus the data-sync endpoints the published JS
+//! `/auth/force_logout` and `/msg/send_msg`; a message store with the real server's seq and
+//! pull semantics (1001, 1002, 1005, 1006, 1007 and the HTTP twins `/msg/newest_seq`,
+//! `/msg/pull_msg_by_seq`), groups (`/group/create_group`, `/group/invite_user_to_group`,
+//! `/group/quit_group`, `/group/kick_group`); plus the data-sync endpoints the published JS
 //! client calls after connecting (`/friend/get_incremental_friends`,
 //! `/friend/get_full_friend_user_ids`, `/group/get_incremental_join_groups`,
 //! `/group/get_full_join_group_ids`, `/conversation/get_incremental_conversations`,
@@ -25,8 +28,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Tests drive it through [`DevServer`]: mint tokens, push messages, kick, drop connections,
-//! switch [`Faults`] on, move the clock, and wait for [`ServerEvent`]s without sleeping.
+//! Tests drive it through [`DevServer`]: mint tokens, send messages ([`DevServer::send`],
+//! [`DevServer::send_texts`], groups, notifications), read the store back, kick, drop
+//! connections, switch [`Faults`] on (and the per-user message faults such as
+//! [`DevServer::drop_next_pushes`] or [`DevServer::fail_next_pulls`]), move the clock, and wait
+//! for [`ServerEvent`]s (pull requests included) without sleeping.
 //! The binary `imbridge-devserver` runs it standalone (`--help` lists the flags).
 //!
 //! ## Differences from the real server (deliberate)
@@ -39,68 +45,59 @@
 //! * Where the real server's choice depends on Go map / Redis hash order (which token survives
 //!   a token-time kick), the dev gateway is deterministic: platforms in ascending ID order,
 //!   the newest token kept.
-//! * Messages are not stored for pulling: 1002, 1005, 1006 and 1007 answer a valid empty
-//!   payload (`data: ""`). 1001 reports the real max seq of each single-chat conversation the
-//!   user took part in. Only single chats (sessionType 1) can be sent; pushes go to the
-//!   receiver's connections only (no sender sync). 1004 answers errCode 500.
+//! * Messages live in memory only (encoded, about 200 bytes each). There is no retention,
+//!   no `enableHistoryForNewMembers`, no group notifications (creating, joining or leaving a
+//!   group sends no tips), no read receipts (read seqs change only through
+//!   [`DevServer::set_has_read_seq`]), and no send-time callbacks or content filtering beyond
+//!   the API's content checks. 1004 answers errCode 500. `/dev/push_burst` frames are not stored.
 //! * 2005 answers the subscribed users' current online platforms, but later status changes
 //!   are not pushed.
 //! * Admin tokens are never kicked by multi-login; [`DevServer::user_token`] mints for any
 //!   platform ID (the endpoint refuses platform 10 and admin users).
-//! * There are no friends, groups or conversation settings: the JS sync endpoints answer
-//!   valid empty data, and `/jssdk/*` (protobuf only) reports the single chats messages were
-//!   sent in, with read seq 0.
+//! * There are no friends or conversation settings: the JS sync endpoints answer valid empty
+//!   data (joined groups included), and `/jssdk/*` (protobuf only) reports the user's
+//!   conversations from the store.
 //! * Unknown HTTP paths answer HTTP 404 with a JSON body (gin answers plain text), and dial
 //!   error responses carry `Connection: close`.
 //! * `POST /dev/drop_connections` (admin token) closes every gateway connection abruptly, and
 //!   `POST /dev/push_burst {"userID","frames","batch"}` queues that many 2001 frames to the
 //!   user with backpressure; both exist only here, for benchmarks of clients not driven from Rust.
+//!   So do the other `/dev/*` endpoints (message faults, holes, min seqs, a backlog generator,
+//!   inspection of the store and of pull requests) and the `options` object `/msg/send_msg`
+//!   accepts.
 //! * With [`Faults::released_quirks`] the server imitates v3.8.3-patch.16 instead of main.
 
 #![warn(missing_docs)]
 
 mod api;
-mod api_endpoints;
-mod burst;
 mod clock;
-mod codes;
 mod config;
-mod conn;
-mod dialargs;
-mod envelope;
 mod events;
 mod faults;
 mod gateway;
-mod gojson;
-mod handlers;
-mod handshake;
-mod hub;
-mod jssync;
-mod jwt;
-mod listen;
-mod messages;
-mod pb;
-mod platform;
-mod policy;
+mod net;
+mod protocol;
 mod server;
 mod shared;
+mod store;
 mod tasks;
-mod tls;
 mod tokens;
-mod users;
 
 pub mod cli;
 
 /// Server-side wire helpers for crafting frames in tests: the response envelope encoder, gzip,
 /// and the protobuf payload types (`PushMessages`, `PullMsgs`, `MsgData`, …).
 pub mod wire {
-    pub use crate::envelope::{encode_resp, gzip};
-    pub use crate::pb::*;
+    pub use crate::protocol::envelope::{encode_resp, gzip};
+    pub use crate::protocol::pb::*;
 }
 
 pub use config::{DevServerConfig, MultiLoginPolicy, TlsIdentity};
-pub use events::ServerEvent;
-pub use faults::{Faults, RawFrame};
-pub use hub::ConnInfo;
-pub use server::DevServer;
+pub use events::{PullRequest, ServerEvent};
+pub use faults::{Faults, PullFault, RawFrame};
+pub use gateway::hub::ConnInfo;
+pub use server::{
+    ConversationState, DevServer, Outgoing, Recipient, SentMessage, StoreStats, UserConversation,
+};
+pub use store::backlog::BacklogSpec;
 pub use wire::*;

@@ -1,21 +1,21 @@
 //! State shared by every task of one server, and the operations several front ends use
 //! (minting and parsing tokens, kicking, delivering frames).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc::error::TrySendError, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::clock::ServerClock;
-use crate::codes::CodeError;
 use crate::config::DevServerConfig;
 use crate::events::{EventLog, ServerEvent};
-use crate::faults::Faults;
-use crate::hub::{ConnCmd, ConnEntry, Hub};
-use crate::jwt;
+use crate::faults::{CountingFaults, Faults};
+use crate::gateway::hub::{ConnCmd, ConnEntry, Hub};
+use crate::protocol::codes::CodeError;
 use crate::tasks::Tasks;
-use crate::tokens::MintParams;
-use crate::users::UserInfo;
+use crate::tokens::jwt;
+use crate::tokens::registry::MintParams;
+use crate::tokens::users::UserInfo;
 
 /// One server's shared state.
 pub(crate) struct Shared {
@@ -25,6 +25,10 @@ pub(crate) struct Shared {
     pub faults: watch::Sender<Faults>,
     pub hub: Hub,
     pub tasks: Arc<Tasks>,
+    /// Held across store-then-push so pushes of a conversation leave in seq order.
+    pub send_lock: Mutex<()>,
+    /// Per-user push and pull faults, consumed as they apply.
+    pub counting: Mutex<CountingFaults>,
 }
 
 impl Shared {
@@ -45,12 +49,19 @@ impl Shared {
             clock: ServerClock::default(),
             hub: Hub::default(),
             tasks: Arc::new(Tasks::default()),
+            send_lock: Mutex::new(()),
+            counting: Mutex::new(CountingFaults::default()),
             config,
         });
         for admin in &shared.config.admin_user_ids {
             shared.register_user(admin, admin);
         }
         shared
+    }
+
+    /// The per-user counting faults (lock held by the guard).
+    pub(crate) fn counting_faults(&self) -> MutexGuard<'_, CountingFaults> {
+        self.counting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The faults now in force.

@@ -11,14 +11,14 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::codes::{self, CodeError};
-use crate::conn::{ws_config, BoxIo, Conn};
-use crate::dialargs::{self, DialArgs};
-use crate::envelope;
 use crate::events::ServerEvent;
-use crate::handlers::ConnIdentity;
-use crate::handshake::{self, linger_close, query_get, RequestHead};
-use crate::hub::ConnEntry;
+use crate::gateway::conn::{ws_config, BoxIo, Conn};
+use crate::gateway::dialargs::{self, DialArgs};
+use crate::gateway::handlers::ConnIdentity;
+use crate::gateway::handshake::{self, linger_close, query_get, RequestHead};
+use crate::gateway::hub::ConnEntry;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::envelope;
 use crate::shared::Shared;
 
 /// Time allowed for TLS plus the upgrade request (`websocketTimeout`).

@@ -144,7 +144,7 @@ pub struct PushMessages {
 }
 
 /// `sdkws.SeqRange`.
-#[derive(Clone, PartialEq, ::prost::Message)]
+#[derive(Clone, PartialEq, Eq, ::prost::Message)]
 pub struct SeqRange {
     /// Conversation ID.
     #[prost(string, tag = "1")]
@@ -175,7 +175,7 @@ pub struct PullMessageBySeqsReq {
 }
 
 /// `msg.ConversationSeqs`.
-#[derive(Clone, PartialEq, ::prost::Message)]
+#[derive(Clone, PartialEq, Eq, ::prost::Message)]
 pub struct ConversationSeqs {
     /// Conversation ID.
     #[prost(string, tag = "2")]
@@ -426,6 +426,61 @@ pub struct GetConversationsResp {
     /// The conversations.
     #[prost(message, repeated, tag = "2")]
     pub conversations: Vec<ConversationMsg>,
+}
+
+/// `sdkws.PullMessageBySeqsResp` (1002 reply): conversation ID → messages, `n_…` apart.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PullMessageBySeqsResp {
+    /// Normal conversations.
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub msgs: BTreeMap<String, PullMsgs>,
+    /// Notification conversations (`n_…`).
+    #[prost(btree_map = "string, message", tag = "2")]
+    pub notification_msgs: BTreeMap<String, PullMsgs>,
+}
+
+/// `msg.GetSeqMessageResp` (1005 reply), same shape as [`PullMessageBySeqsResp`].
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetSeqMessageResp {
+    /// Normal conversations.
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub msgs: BTreeMap<String, PullMsgs>,
+    /// Notification conversations (`n_…`).
+    #[prost(btree_map = "string, message", tag = "2")]
+    pub notification_msgs: BTreeMap<String, PullMsgs>,
+}
+
+/// `msg.Seqs`: one conversation's seqs in a 1006 reply.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Seqs {
+    /// Max seq (the user's cap when set).
+    #[prost(int64, tag = "1")]
+    pub max_seq: i64,
+    /// The user's read seq.
+    #[prost(int64, tag = "2")]
+    pub has_read_seq: i64,
+    /// Send time of the message at the max seq, Unix ms.
+    #[prost(int64, tag = "3")]
+    pub max_seq_time: i64,
+}
+
+/// `msg.GetConversationsHasReadAndMaxSeqResp` (1006 reply).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetConversationsHasReadAndMaxSeqResp {
+    /// Conversation ID → seqs.
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub seqs: BTreeMap<String, Seqs>,
+    /// Pinned conversations (the dev gateway pins nothing).
+    #[prost(string, repeated, tag = "2")]
+    pub pinned_conversation_i_ds: Vec<String>,
+}
+
+/// `msg.GetLastMessageResp` (1007 reply): conversation ID → its last message.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetLastMessageResp {
+    /// Conversation ID → message.
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub msgs: BTreeMap<String, MsgData>,
 }
 
 #[cfg(test)]

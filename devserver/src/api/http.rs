@@ -11,12 +11,12 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use crate::api_endpoints::{self, ApiCtx, Endpoint};
-use crate::codes::{self, CodeError};
-use crate::conn::BoxIo;
-use crate::envelope;
+use crate::api::endpoints::{self as api_endpoints, ApiCtx, Endpoint};
 use crate::events::ServerEvent;
-use crate::gojson;
+use crate::gateway::conn::BoxIo;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::envelope;
+use crate::protocol::gojson;
 use crate::shared::Shared;
 
 /// Largest request body accepted.

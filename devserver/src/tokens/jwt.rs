@@ -13,8 +13,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use crate::codes::{self, CodeError};
-use crate::gojson;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::gojson;
 
 type HmacSha256 = Hmac<Sha256>;
 

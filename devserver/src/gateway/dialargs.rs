@@ -5,10 +5,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::codes::{self, CodeError};
-use crate::gojson;
-use crate::handshake::query_get;
-use crate::platform;
+use crate::gateway::handshake::query_get;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::gojson;
+use crate::protocol::platform;
 
 /// The parsed, checked arguments of a dial.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -174,7 +174,7 @@ fn check(info: Info) -> Result<DialArgs, CodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handshake::parse_query;
+    use crate::gateway::handshake::parse_query;
 
     fn p(q: &str) -> Result<DialArgs, CodeError> {
         parse(&parse_query(q), None)

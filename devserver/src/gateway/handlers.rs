@@ -2,12 +2,15 @@
 
 use prost::Message as _;
 
-use crate::codes::{self, CodeError};
-use crate::envelope::{self, Req};
+use crate::events::PullRequest;
 use crate::events::ServerEvent;
-use crate::messages;
-use crate::pb;
+use crate::faults::PullFault;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::envelope::{self, Req};
+use crate::protocol::pb;
 use crate::shared::Shared;
+use crate::store::pull;
+use crate::store::send as messages;
 
 /// `WSGetNewestSeq`.
 const GET_NEWEST_SEQ: i32 = 1001;
@@ -43,8 +46,11 @@ pub(crate) struct ConnIdentity {
 pub(crate) enum Action {
     /// Write this (uncompressed) envelope; with `logout`, close the connection after it.
     Reply { resp: Vec<u8>, logout: bool },
-    /// Write nothing (the `ignore_requests` fault).
+    /// Write nothing (the `ignore_requests` fault, a hanging pull).
     Silent,
+    /// Write the first half of this reply's frame, then close the TCP connection (a pull
+    /// fault).
+    CutReply(Vec<u8>),
     /// Drop the TCP connection without a reply (protocol violation).
     Drop(String),
 }
@@ -103,22 +109,77 @@ pub(crate) fn handle(shared: &Shared, conn: &ConnIdentity, req: &Req) -> Action 
     {
         return Action::Silent;
     }
-    let result = answer(shared, conn, req);
+    let pull_fault = if matches!(req.req_identifier, PULL_BY_SEQ_LIST | PULL_MSG) {
+        record_pull(shared, conn, req);
+        shared.counting_faults().pull.take(&conn.user_id)
+    } else {
+        None
+    };
+    let result = match pull_fault {
+        Some(PullFault::Hang) => return Action::Silent,
+        Some(PullFault::Fail(code)) => Err(CodeError::new(code, "fault")),
+        _ => answer(shared, conn, req),
+    };
     let (code, msg, data) = match &result {
         Ok(data) => (0, String::new(), data.as_deref()),
         Err(e) => (e.code, e.msg.clone(), None),
     };
+    let resp = envelope::encode_resp(
+        req.req_identifier,
+        &req.msg_incr,
+        &req.operation_id,
+        code,
+        &msg,
+        data,
+    );
+    if pull_fault == Some(PullFault::CloseMidReply) {
+        return Action::CutReply(resp);
+    }
     Action::Reply {
-        resp: envelope::encode_resp(
-            req.req_identifier,
-            &req.msg_incr,
-            &req.operation_id,
-            code,
-            &msg,
-            data,
-        ),
+        resp,
         logout: req.req_identifier == LOGOUT,
     }
+}
+
+/// Records what a 1002 / 1005 asked for (an undecodable payload records nothing).
+fn record_pull(shared: &Shared, conn: &ConnIdentity, req: &Req) {
+    let data = req.data.as_slice();
+    let mut pr = PullRequest {
+        conn_id: conn.id,
+        user_id: conn.user_id.clone(),
+        platform_id: conn.platform_id,
+        req_identifier: req.req_identifier,
+        msg_incr: req.msg_incr.clone(),
+        payload_user_id: String::new(),
+        order: 0,
+        ranges: Vec::new(),
+        seqs: Vec::new(),
+    };
+    if req.req_identifier == PULL_BY_SEQ_LIST {
+        let Ok(r) = pb::PullMessageBySeqsReq::decode(data) else {
+            return;
+        };
+        (pr.payload_user_id, pr.order, pr.ranges) = (r.user_id, r.order, r.seq_ranges);
+    } else {
+        let Ok(r) = pb::GetSeqMessageReq::decode(data) else {
+            return;
+        };
+        (pr.payload_user_id, pr.order, pr.seqs) = (r.user_id, r.order, r.conversations);
+    }
+    shared.record(ServerEvent::Pull(pr));
+}
+
+/// `authverify.CheckAccess` (1001 only): the payload's userID must be the connection's user.
+/// The server runs no such check for 1002, 1005, 1006 and 1007: they answer for the payload's
+/// userID, and so does the dev gateway.
+fn check_access(conn: &ConnIdentity, user_id: &str) -> Result<(), CodeError> {
+    if user_id != conn.user_id {
+        return Err(CodeError::new(
+            codes::NO_PERMISSION,
+            "no permission for this userID",
+        ));
+    }
+    Ok(())
 }
 
 fn answer(shared: &Shared, conn: &ConnIdentity, req: &Req) -> HandlerResult {
@@ -126,30 +187,28 @@ fn answer(shared: &Shared, conn: &ConnIdentity, req: &Req) -> HandlerResult {
     match req.req_identifier {
         GET_NEWEST_SEQ => {
             let r = pb::GetMaxSeqReq::decode(data).map_err(|e| bad_payload("GetMaxSeqReq", e))?;
-            if r.user_id != conn.user_id {
-                return Err(CodeError::new(
-                    codes::NO_PERMISSION,
-                    "no permission for this userID",
-                ));
-            }
-            let st = shared.hub.lock();
-            let mut resp = pb::GetMaxSeqResp::default();
-            for conv in st.user_convs.get(&conn.user_id).into_iter().flatten() {
-                if let Some(&seq) = st.seqs.get(conv).filter(|s| **s > 0) {
-                    resp.max_seqs.insert(conv.clone(), seq);
-                }
-            }
-            payload(&resp)
+            check_access(conn, &r.user_id)?;
+            payload(&pull::newest_seqs(&shared.hub.lock().store, &conn.user_id))
         }
         PULL_BY_SEQ_LIST => {
-            pb::PullMessageBySeqsReq::decode(data)
+            let r = pb::PullMessageBySeqsReq::decode(data)
                 .map_err(|e| bad_payload("PullMessageBySeqsReq", e))?;
             validate_envelope(req)?;
-            Ok(Some(Vec::new()))
+            payload(&pull::pull_by_ranges(
+                &shared.hub.lock().store,
+                &r.user_id,
+                &r,
+            ))
         }
         SEND_MSG => {
             let msg = pb::MsgData::decode(data).map_err(|e| bad_payload("MsgData", e))?;
-            let sent = messages::send_from_client(shared, &conn.user_id, msg, &req.operation_id)?;
+            let sent = messages::send_from_client(
+                shared,
+                &conn.user_id,
+                conn.platform_id,
+                msg,
+                &req.operation_id,
+            )?;
             payload(&pb::SendMsgResp {
                 server_msg_id: sent.server_msg_id,
                 client_msg_id: sent.client_msg_id,
@@ -162,19 +221,33 @@ fn answer(shared: &Shared, conn: &ConnIdentity, req: &Req) -> HandlerResult {
             "signal messages are not supported",
         )),
         PULL_MSG => {
-            pb::GetSeqMessageReq::decode(data).map_err(|e| bad_payload("GetSeqMessageReq", e))?;
+            let r = pb::GetSeqMessageReq::decode(data)
+                .map_err(|e| bad_payload("GetSeqMessageReq", e))?;
             validate_envelope(req)?;
-            Ok(Some(Vec::new()))
+            payload(&pull::pull_by_seqs(
+                &shared.hub.lock().store,
+                &r.user_id,
+                &r,
+            ))
         }
         GET_CONV_MAX_READ_SEQ => {
-            pb::GetConversationsHasReadAndMaxSeqReq::decode(data)
+            let r = pb::GetConversationsHasReadAndMaxSeqReq::decode(data)
                 .map_err(|e| bad_payload("GetConversationsHasReadAndMaxSeqReq", e))?;
             validate_envelope(req)?;
-            Ok(Some(Vec::new()))
+            payload(&pull::read_and_max_seqs(
+                &shared.hub.lock().store,
+                &r.user_id,
+                &r,
+            ))
         }
         PULL_CONV_LAST_MESSAGE => {
-            pb::GetLastMessageReq::decode(data).map_err(|e| bad_payload("GetLastMessageReq", e))?;
-            Ok(Some(Vec::new()))
+            let r = pb::GetLastMessageReq::decode(data)
+                .map_err(|e| bad_payload("GetLastMessageReq", e))?;
+            payload(&pull::last_messages(
+                &shared.hub.lock().store,
+                &r.user_id,
+                &r,
+            ))
         }
         LOGOUT => {
             pb::DelUserPushTokenReq::decode(data)

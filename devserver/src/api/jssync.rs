@@ -1,19 +1,19 @@
 //! The data-sync endpoints the published JS client (`@openim/client-sdk`) calls right after it
 //! connects and after a push (protocol Appendix A / C.8). The dev gateway has no friends,
-//! groups or conversation settings, so most answer valid empty data; the two `/jssdk/*`
-//! endpoints (protobuf in, base64 protobuf out) report the single chats messages were pushed in.
+//! or conversation settings, so most answer valid empty data; the two `/jssdk/*` endpoints
+//! (protobuf in, base64 protobuf out) report the user's conversations from the message store.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use prost::Message as _;
 use serde_json::{Map, Value};
 
-use crate::api_endpoints::ApiResult;
-use crate::codes::{self, CodeError};
-use crate::hub::HubState;
-use crate::messages::SINGLE_CHAT;
-use crate::pb;
+use crate::api::endpoints::ApiResult;
+use crate::gateway::hub::HubState;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::pb;
 use crate::shared::Shared;
+use crate::store::{ids, pull};
 
 /// `{"version":0,"versionID":"","full":true,"delete":null,"insert":null,"update":null,…}`: an
 /// incremental sync that has nothing (friends, joined groups, conversation settings).
@@ -56,18 +56,22 @@ fn bad_body(e: prost::DecodeError) -> CodeError {
     CodeError::new(codes::SERVER_INTERNAL, format!("proto: {e}"))
 }
 
-/// The owner's view of a single-chat conversation, from its latest message.
+/// The owner's view of one of its conversations, from its latest readable message.
 fn conversation_msg(st: &HubState, owner: &str, conv: &str) -> Option<pb::ConversationMsg> {
-    let last = st.last_msgs.get(conv)?;
-    let peer = if last.send_id == owner {
-        &last.recv_id
-    } else if last.recv_id == owner {
-        &last.send_id
-    } else {
+    if !st.store.has_record(owner, conv) {
         return None;
+    }
+    let (_, max_seq) = pull::bounds(&st.store, owner, conv);
+    let last = st.store.stored(conv, max_seq)?;
+    let (conversation_type, peer, group_id) = if last.session_type == ids::GROUP_CHAT {
+        (ids::GROUP_CHAT, String::new(), last.group_id.clone())
+    } else if last.send_id == owner {
+        (last.session_type, last.recv_id.clone(), String::new())
+    } else {
+        (last.session_type, last.send_id.clone(), String::new())
     };
-    let max_seq = st.seqs.get(conv).copied().unwrap_or(0);
-    let user = st.users.get(peer).map(|u| pb::UserInfo {
+    let read_seq = st.store.user_seq(owner, conv).has_read;
+    let user = st.users.get(&peer).map(|u| pb::UserInfo {
         user_id: u.user_id.clone(),
         nickname: u.nickname.clone(),
         face_url: u.face_url.clone(),
@@ -80,15 +84,16 @@ fn conversation_msg(st: &HubState, owner: &str, conv: &str) -> Option<pb::Conver
         conversation: Some(pb::Conversation {
             owner_user_id: owner.to_string(),
             conversation_id: conv.to_string(),
-            conversation_type: SINGLE_CHAT,
-            user_id: peer.clone(),
+            conversation_type,
+            user_id: peer,
+            group_id,
             max_seq,
             ..pb::Conversation::default()
         }),
-        last_msg: Some(last.clone()),
+        last_msg: Some(st.store.view(owner, conv, max_seq)),
         user,
         max_seq,
-        read_seq: 0,
+        read_seq,
     })
 }
 
@@ -105,10 +110,9 @@ pub(crate) fn get_active_conversations(shared: &Shared, body: &[u8]) -> ApiResul
     let req = pb::GetActiveConversationsReq::decode(body).map_err(bad_body)?;
     let st = shared.hub.lock();
     let mut convs: Vec<pb::ConversationMsg> = st
-        .user_convs
-        .get(&req.owner_user_id)
-        .into_iter()
-        .flatten()
+        .store
+        .records_of(&req.owner_user_id)
+        .iter()
         .filter_map(|c| conversation_msg(&st, &req.owner_user_id, c))
         .collect();
     convs.sort_by_key(|c| std::cmp::Reverse(c.last_msg.as_ref().map_or(0, |m| m.send_time)));
@@ -133,7 +137,7 @@ pub(crate) fn get_conversations(shared: &Shared, body: &[u8]) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gojson;
+    use crate::protocol::gojson;
 
     #[test]
     fn empty_answers_are_valid_json() {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::MultiLoginPolicy;
-use crate::platform;
+use crate::protocol::platform;
 
 /// Tokens to flag Kicked when a token is minted for `new_platform` (`CreateToken`).
 ///

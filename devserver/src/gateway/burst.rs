@@ -5,9 +5,9 @@
 use prost::Message as _;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::envelope::encode_resp;
-use crate::hub::{ConnCmd, ConnEntry};
-use crate::pb::{MsgData, PullMsgs, PushMessages};
+use crate::gateway::hub::{ConnCmd, ConnEntry};
+use crate::protocol::envelope::encode_resp;
+use crate::protocol::pb::{MsgData, PullMsgs, PushMessages};
 
 /// One 2001 frame holding `batch` text messages from `from` to `to`.
 fn frame(from: &str, to: &str, batch: usize) -> Vec<u8> {

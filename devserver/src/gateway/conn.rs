@@ -14,12 +14,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::envelope::{self, Heartbeat};
 use crate::events::ServerEvent;
-use crate::handlers::{self, Action, ConnIdentity};
-use crate::handshake::linger_close;
-use crate::hub::{ConnCmd, KillSwitch};
-use crate::platform;
+use crate::gateway::handlers::{self, Action, ConnIdentity};
+use crate::gateway::handshake::linger_close;
+use crate::gateway::hub::{ConnCmd, KillSwitch};
+use crate::protocol::envelope::{self, Heartbeat};
+use crate::protocol::platform;
 use crate::shared::Shared;
 
 /// Any byte stream a connection can run on (TCP or TLS over TCP).
@@ -74,6 +74,34 @@ async fn next_tick(ping: &mut Option<Interval>) {
         }
         None => std::future::pending::<()>().await,
     }
+}
+
+/// Writes the first half of an unmasked binary frame carrying `payload` straight to the
+/// socket (after flushing what tungstenite buffered), so the client reads a truncated frame.
+async fn write_half_frame(ws: &mut WebSocketStream<BoxIo>, payload: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, ws.flush()).await;
+    let mut frame = vec![0x82u8];
+    match payload.len() {
+        n @ 0..=125 => frame.push(n as u8),
+        n @ 126..=65535 => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let header = frame.len();
+    frame.extend_from_slice(payload);
+    let cut = header + payload.len() / 2;
+    let io = ws.get_mut();
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, async {
+        let _ = io.write_all(&frame[..cut]).await;
+        let _ = io.flush().await;
+    })
+    .await;
 }
 
 async fn send(ws: &mut WebSocketStream<BoxIo>, msg: Message) -> bool {
@@ -248,6 +276,17 @@ impl Conn {
                 match handlers::handle(&self.shared, &self.ident, &req) {
                     Action::Silent => None,
                     Action::Drop(reason) => Some(End::Abrupt(reason)),
+                    Action::CutReply(resp) => {
+                        let payload = if self.compression {
+                            envelope::gzip(&resp)
+                        } else {
+                            resp
+                        };
+                        write_half_frame(ws, &payload).await;
+                        Some(End::Abrupt(
+                            "fault: closed in the middle of a pull reply".into(),
+                        ))
+                    }
                     Action::Reply { resp, logout } => {
                         if logout && quirks {
                             return Some(End::Abrupt("logout".into()));

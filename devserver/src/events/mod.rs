@@ -63,6 +63,21 @@ pub enum ServerEvent {
         /// `"send queue full"`, `"protocol violation: …"`, `"message too large: …"`, ...
         reason: String,
     },
+    /// A pull request (1002 or 1005) was decoded, before faults or answers apply to it.
+    Pull(PullRequest),
+    /// A message was pushed (or would have been) to one user: recorded once per receiving
+    /// user and per sender-sync, after the frames were queued.
+    Pushed {
+        /// The receiving user.
+        user_id: String,
+        /// The message's conversation.
+        conversation_id: String,
+        /// The message's seq (0 when not stored).
+        seq: i64,
+        /// Connections that were queued at least one 2001 frame (0 when a fault dropped or
+        /// held it, or no connection takes pushes).
+        connections: usize,
+    },
     /// An HTTP API request was answered.
     Http {
         /// The request path.
@@ -70,6 +85,29 @@ pub enum ServerEvent {
         /// The errCode answered (404 for unknown paths).
         err_code: i32,
     },
+}
+
+/// What one connection asked for in a pull (1002 ranges or 1005 seqs), as decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullRequest {
+    /// The connection ([`crate::ConnInfo::conn_id`]).
+    pub conn_id: u64,
+    /// The connection's user.
+    pub user_id: String,
+    /// The connection's platform.
+    pub platform_id: i32,
+    /// 1002 (ranges) or 1005 (explicit seqs).
+    pub req_identifier: i32,
+    /// `msgIncr` of the request.
+    pub msg_incr: String,
+    /// `userID` in the payload.
+    pub payload_user_id: String,
+    /// 0 Asc, 1 Desc.
+    pub order: i32,
+    /// 1002: the ranges asked (`conversationID, begin, end, num`).
+    pub ranges: Vec<crate::protocol::pb::SeqRange>,
+    /// 1005: the conversations and seqs asked.
+    pub seqs: Vec<crate::protocol::pb::ConversationSeqs>,
 }
 
 /// The event log with a wake-up for waiters.
@@ -175,6 +213,20 @@ fn describe(event: &ServerEvent) -> String {
             reason,
         } => format!("closed user={user_id} platform={platform_id} reason={reason}"),
         ServerEvent::Http { path, err_code } => format!("http {path} errCode={err_code}"),
+        ServerEvent::Pull(p) => format!(
+            "pull user={} conn={} reqIdentifier={} ranges={} conversations={}",
+            p.user_id,
+            p.conn_id,
+            p.req_identifier,
+            p.ranges.len(),
+            p.seqs.len()
+        ),
+        ServerEvent::Pushed {
+            user_id,
+            conversation_id,
+            seq,
+            connections,
+        } => format!("pushed user={user_id} conversation={conversation_id} seq={seq} connections={connections}"),
     }
 }
 

@@ -4,14 +4,14 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::codes::{self, CodeError};
-use crate::gojson;
-use crate::jssync;
-use crate::jwt::Claims;
-use crate::messages::{self, SendRequest};
-use crate::platform;
+use crate::api::jssync;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::gojson;
+use crate::protocol::platform;
 use crate::shared::Shared;
-use crate::users::UserInfo;
+use crate::store::send::{self as messages, SendRequest};
+use crate::tokens::jwt::Claims;
+use crate::tokens::users::UserInfo;
 
 /// The API paths the dev gateway serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,19 @@ pub(crate) enum Endpoint {
     /// Dev-only: `{"userID","frames","batch"}` → that many 2001 frames of `batch` text
     /// messages each, queued with backpressure (see `burst`).
     DevPushBurst,
+    NewestSeq,
+    PullMsgBySeq,
+    CreateGroup,
+    InviteToGroup,
+    QuitGroup,
+    KickGroup,
+    DevFaults,
+    DevHole,
+    DevUserMinSeq,
+    DevBacklog,
+    DevConversation,
+    DevPullRequests,
+    DevStoreStats,
     // Data sync of the JS client (see `jssync`).
     FriendIncremental,
     FriendFullIds,
@@ -53,6 +66,19 @@ impl Endpoint {
             "/msg/send_msg" => Self::SendMsg,
             "/dev/drop_connections" => Self::DevDropConnections,
             "/dev/push_burst" => Self::DevPushBurst,
+            "/msg/newest_seq" => Self::NewestSeq,
+            "/msg/pull_msg_by_seq" => Self::PullMsgBySeq,
+            "/group/create_group" => Self::CreateGroup,
+            "/group/invite_user_to_group" => Self::InviteToGroup,
+            "/group/quit_group" => Self::QuitGroup,
+            "/group/kick_group" => Self::KickGroup,
+            "/dev/faults" => Self::DevFaults,
+            "/dev/hole" => Self::DevHole,
+            "/dev/user_min_seq" => Self::DevUserMinSeq,
+            "/dev/backlog" => Self::DevBacklog,
+            "/dev/conversation" => Self::DevConversation,
+            "/dev/pull_requests" => Self::DevPullRequests,
+            "/dev/store_stats" => Self::DevStoreStats,
             "/friend/get_incremental_friends" => Self::FriendIncremental,
             "/friend/get_full_friend_user_ids" => Self::FriendFullIds,
             "/group/get_incremental_join_groups" => Self::GroupIncremental,
@@ -87,11 +113,11 @@ pub(crate) struct ApiCtx<'a> {
 /// A handler's answer: `Some(json)` is the `data` object, `None` omits `data`.
 pub(crate) type ApiResult = Result<Option<String>, CodeError>;
 
-fn args(dlt: impl Into<String>) -> CodeError {
+pub(crate) fn args(dlt: impl Into<String>) -> CodeError {
     CodeError::new(codes::ARGS, dlt)
 }
 
-fn require_admin(ctx: &ApiCtx<'_>) -> Result<(), CodeError> {
+pub(crate) fn require_admin(ctx: &ApiCtx<'_>) -> Result<(), CodeError> {
     match &ctx.claims {
         Some(c) if ctx.shared.is_admin(&c.user_id) => Ok(()),
         _ => Err(CodeError::new(
@@ -148,6 +174,19 @@ pub(crate) fn call(endpoint: Endpoint, ctx: &ApiCtx<'_>, body: &Map<String, Valu
             Ok(None)
         }
         Endpoint::SendMsg => send_msg(ctx, body),
+        Endpoint::NewestSeq => super::msg::newest_seq(ctx, body),
+        Endpoint::PullMsgBySeq => super::msg::pull_msg_by_seq(ctx, body),
+        Endpoint::CreateGroup => super::group::create_group(ctx, body),
+        Endpoint::InviteToGroup => super::group::invite(ctx, body),
+        Endpoint::QuitGroup => super::group::quit(ctx, body),
+        Endpoint::KickGroup => super::group::kick(ctx, body),
+        Endpoint::DevFaults => super::dev::faults(ctx, body),
+        Endpoint::DevHole => super::dev::hole(ctx, body),
+        Endpoint::DevUserMinSeq => super::dev::user_min_seq(ctx, body),
+        Endpoint::DevBacklog => super::dev::backlog(ctx, body),
+        Endpoint::DevConversation => super::dev::conversation(ctx, body),
+        Endpoint::DevPullRequests => super::dev::pull_requests(ctx, body),
+        Endpoint::DevStoreStats => super::dev::store_stats(ctx, body),
         Endpoint::DevPushBurst => {
             require_admin(ctx)?;
             let user_id = gojson::get_str(body, "userID").map_err(args)?;
@@ -158,7 +197,7 @@ pub(crate) fn call(endpoint: Endpoint, ctx: &ApiCtx<'_>, body: &Map<String, Valu
             }
             let conns = ctx.shared.hub.lock().conns_of(&user_id);
             let n = conns.len();
-            crate::burst::start(conns, &user_id, frames as usize, batch as usize);
+            crate::gateway::burst::start(conns, &user_id, frames as usize, batch as usize);
             Ok(Some(format!(r#"{{"connections":{n}}}"#)))
         }
         Endpoint::DevDropConnections => {

@@ -1,4 +1,12 @@
-//! [`DevServer`]: starting, controlling and stopping one dev gateway.
+//! [`DevServer`]: starting, controlling and stopping one dev gateway. The message-store
+//! helpers (send, inspect) are in `messages.rs`, the per-user message faults in `faults.rs`.
+
+mod faults;
+mod messages;
+
+pub use messages::{
+    ConversationState, Outgoing, Recipient, SentMessage, StoreStats, UserConversation,
+};
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,25 +16,25 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::api;
-use crate::api_endpoints;
+use crate::api::endpoints as api_endpoints;
+use crate::api::http as api;
 use crate::config::DevServerConfig;
 use crate::events::ServerEvent;
 use crate::faults::{Faults, RawFrame};
-use crate::gateway;
-use crate::hub::ConnInfo;
-use crate::listen;
-use crate::messages::{self, SendRequest};
-use crate::platform;
+use crate::gateway::dial as gateway;
+use crate::gateway::hub::ConnInfo;
+use crate::net::listen;
+use crate::net::tls;
+use crate::protocol::platform;
 use crate::shared::Shared;
-use crate::tls;
+use crate::store::send::{self as sending, SendRequest};
 
 /// A running dev gateway: a WebSocket gateway port and an HTTP API port on the configured host.
 ///
 /// Every method is safe to call from any thread. Dropping the server aborts every task it
 /// started, which closes both listeners and every connection (nothing leaks across tests).
 pub struct DevServer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     ws_local: SocketAddr,
     api_local: SocketAddr,
     tls: bool,
@@ -121,8 +129,9 @@ impl DevServer {
     }
 
     /// Sends a single-chat text message from `from` to `to` through the same path as
-    /// `/msg/send_msg` (nickname taken from `from`'s registration); returns how many
-    /// connections of `to` were sent the 2001 push.
+    /// `/msg/send_msg` (nickname taken from `from`'s registration): it is stored under the
+    /// next seq of `si_<from>_<to>` and pushed. Returns how many connections of `to` were sent
+    /// the 2001 push. [`DevServer::send`] returns the seq and IDs instead.
     pub fn push_text(&self, from: &str, to: &str, text: &str) -> usize {
         let nickname = self
             .shared
@@ -133,7 +142,7 @@ impl DevServer {
             .map(|u| u.nickname.clone())
             .unwrap_or_default();
         let operation_id = format!("devserver-push-{}", fastrand::u64(..));
-        match messages::send(
+        match sending::send(
             &self.shared,
             SendRequest::text(from, to, &nickname, text),
             &operation_id,

@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::codes::{self, CodeError};
 use crate::config::MultiLoginPolicy;
-use crate::jwt;
-use crate::platform;
-use crate::policy;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::platform;
+use crate::tokens::jwt;
+use crate::tokens::policy;
 
 /// State of one registered token (OpenIM `NormalToken` / `KickedToken`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use flate2::Compression;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::gojson;
+use crate::protocol::gojson;
 
 /// Largest decompressed request the gateway accepts (guards against gzip bombs).
 pub(crate) const MAX_DECOMPRESSED: usize = 8 * 1024 * 1024;

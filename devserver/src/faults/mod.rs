@@ -45,3 +45,17 @@ pub enum RawFrame {
     /// A text WebSocket frame with exactly this text.
     Text(String),
 }
+
+pub(crate) mod pull;
+pub(crate) mod push;
+
+pub use pull::PullFault;
+
+/// The counting faults (per user, consumed as they apply), behind one lock in the server.
+#[derive(Debug, Default)]
+pub(crate) struct CountingFaults {
+    /// Push faults by receiving user, over encoded envelopes.
+    pub push: push::PushFaults<Vec<u8>>,
+    /// Pull faults by user.
+    pub pull: pull::PullFaults,
+}

@@ -1,9 +1,9 @@
-//! The hub: registered connections, tokens, users and conversation seqs under one lock.
+//! The hub: registered connections, tokens, users and the message store under one lock.
 //!
 //! The lock is a plain mutex held only for short, non-async sections; frames to connections go
 //! through each connection's bounded queue, never while the lock is held by the caller.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::MultiLoginPolicy;
-use crate::policy::{self, LiveConn};
-use crate::tokens::TokenRegistry;
-use crate::users::UserStore;
+use crate::tokens::policy::{self, LiveConn};
+use crate::tokens::registry::TokenRegistry;
+use crate::tokens::users::UserStore;
 
 /// Capacity of a connection's outgoing queue (the real server's send buffer); a push that
 /// finds it full closes the connection.
@@ -23,6 +23,8 @@ pub(crate) const SEND_QUEUE: usize = 256;
 /// What a registered connection looks like from outside.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnInfo {
+    /// The connection's number on this server (the `conn_id` of its [`crate::PullRequest`]s).
+    pub conn_id: u64,
     /// Platform ID it dialed with.
     pub platform_id: i32,
     /// Current background flag (false at connect; changed only by 2004 requests).
@@ -88,6 +90,7 @@ pub(crate) struct ConnEntry {
 impl ConnEntry {
     fn info(&self) -> ConnInfo {
         ConnInfo {
+            conn_id: self.id,
             platform_id: self.platform_id,
             background: self.background,
             compression: self.compression,
@@ -107,12 +110,8 @@ pub(crate) struct HubState {
     pub tokens: TokenRegistry,
     /// Registered users.
     pub users: UserStore,
-    /// Conversation ID → max seq.
-    pub seqs: HashMap<String, i64>,
-    /// User ID → conversations the user takes part in.
-    pub user_convs: HashMap<String, BTreeSet<String>>,
-    /// Conversation ID → its latest stored message.
-    pub last_msgs: HashMap<String, crate::pb::MsgData>,
+    /// Stored messages, conversation records, groups.
+    pub store: crate::store::MessageStore,
 }
 
 impl HubState {

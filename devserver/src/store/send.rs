@@ -1,24 +1,28 @@
-//! Sending a message: `/msg/send_msg`, [`crate::DevServer::push_text`] and WS 1003 all end
-//! here. A message gets IDs, a send time and the next seq of its conversation, and is pushed as
-//! a 2001 `PushMessages` to every connection of the receiver.
+//! Sending a message: `/msg/send_msg`, the [`crate::DevServer`] send helpers and WS 1003 all
+//! end here. A message gets IDs, a send time and — unless `options.history` is false — the next
+//! seq of its conversation and a place in the store; then it is pushed as a 2001
+//! `PushMessages` to every connection of its receivers (the receiver, or every group member)
+//! and, with `senderSync`, to the sender's other devices. Storing happens before the push.
 
 use prost::Message as _;
 use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::codes::{self, CodeError};
-use crate::envelope;
-use crate::gojson;
-use crate::pb::{MsgData, OfflinePushInfo, PullMsgs, PushMessages};
-use crate::platform;
+use super::ids::{self, GROUP_CHAT, NOTIFICATION_CHAT, OPT_HISTORY, OPT_SENDER_SYNC, SINGLE_CHAT};
+use crate::events::ServerEvent;
+use crate::protocol::codes::{self, CodeError};
+use crate::protocol::envelope;
+use crate::protocol::gojson;
+use crate::protocol::pb::{MsgData, OfflinePushInfo, PullMsgs, PushMessages};
+use crate::protocol::platform;
 use crate::shared::Shared;
 
 /// `constant.Text`.
 pub(crate) const TEXT: i32 = 101;
 /// `constant.Custom`.
 const CUSTOM: i32 = 110;
-/// `constant.SingleChatType`.
-pub(crate) const SINGLE_CHAT: i32 = 1;
+/// `servererrs.ErrNotInGroupYet`.
+const NOT_IN_GROUP_YET: i32 = 1205;
 /// `constant.SysMsgType` (messages sent through the API).
 const SYS_MSG_FROM: i32 = 200;
 /// `reqIdentifier` of a message push.
@@ -41,10 +45,32 @@ pub(crate) struct SendRequest {
     pub send_time: i64,
     pub offline_push_info: Option<OfflinePushInfo>,
     pub ex: String,
+    /// Dev-gateway extension: options copied into `MsgData.options` (e.g.
+    /// `{"isNotNotification":false}` to send a notification).
+    pub options: std::collections::BTreeMap<String, bool>,
 }
 
 fn args(dlt: impl Into<String>) -> CodeError {
     CodeError::new(codes::ARGS, dlt)
+}
+
+fn bool_map(v: Option<&Value>) -> Result<std::collections::BTreeMap<String, bool>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(o)) => {
+            for (k, v) in o {
+                match v {
+                    Value::Bool(b) => {
+                        out.insert(k.clone(), *b);
+                    }
+                    _ => return Err(format!("options.{k} is not a bool")),
+                }
+            }
+        }
+        Some(_) => return Err("options is not an object".to_string()),
+    }
+    Ok(out)
 }
 
 fn offline_push_info(v: Option<&Value>) -> Result<Option<OfflinePushInfo>, String> {
@@ -87,6 +113,7 @@ impl SendRequest {
             offline_push_info: offline_push_info(gojson::get(obj, "offlinePushInfo"))
                 .map_err(args)?,
             ex: gojson::get_str(obj, "ex").map_err(args)?,
+            options: bool_map(gojson::get(obj, "options")).map_err(args)?,
         };
         if req.send_id.is_empty() {
             return Err(args("Key: 'SendMsgReq.SendMsg.SendID' Error:Field validation for 'SendID' failed on the 'required' tag"));
@@ -100,7 +127,14 @@ impl SendRequest {
         if req.session_type == 0 {
             return Err(args("Key: 'SendMsgReq.SendMsg.SessionType' Error:Field validation for 'SessionType' failed on the 'required' tag"));
         }
-        if (req.session_type == SINGLE_CHAT || req.session_type == 4) && req.recv_id.is_empty() {
+        if req.session_type == GROUP_CHAT && req.group_id.is_empty() {
+            return Err(args(
+                "groupID is required if sessionType is SuperGroupChatType",
+            ));
+        }
+        if (req.session_type == SINGLE_CHAT || req.session_type == NOTIFICATION_CHAT)
+            && req.recv_id.is_empty()
+        {
             return Err(args(
                 "recvID is required if sessionType is SingleChatType or NotificationChatType",
             ));
@@ -130,7 +164,11 @@ pub(crate) struct Sent {
     pub server_msg_id: String,
     pub client_msg_id: String,
     pub send_time: i64,
-    /// Connections the 2001 push was queued for.
+    /// The conversation the message went to.
+    pub conversation_id: String,
+    /// Its seq (0 when it was not stored).
+    pub seq: i64,
+    /// Connections of receivers other than the sender that were sent the 2001 push.
     pub delivered: usize,
 }
 
@@ -184,20 +222,15 @@ fn random_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-/// Sends an API message (`/msg/send_msg`, `push_text`). `operation_id` becomes the push's
-/// operationID.
+/// Sends an API message (`/msg/send_msg`, the `DevServer` helpers). `operation_id` becomes
+/// the push's operationID.
 pub(crate) fn send(
     shared: &Shared,
     req: SendRequest,
     operation_id: &str,
 ) -> Result<Sent, CodeError> {
     validate_content(req.content_type, &req.content)?;
-    if req.session_type != SINGLE_CHAT {
-        return Err(args(
-            "the dev gateway supports sessionType 1 (single chat) only",
-        ));
-    }
-    let mut options = std::collections::BTreeMap::new();
+    let mut options = req.options.clone();
     if req.is_online_only {
         for key in ["history", "persistent", "senderSync", "conversationUpdate"] {
             options.insert(key.to_string(), false);
@@ -226,14 +259,15 @@ pub(crate) fn send(
         ex: req.ex,
         ..MsgData::default()
     };
-    Ok(dispatch(shared, msg, req.is_online_only, operation_id))
+    dispatch(shared, msg, operation_id)
 }
 
-/// Sends a message a client wrote with WS 1003 (`MsgData`). Only single chats from the
-/// connection's own user are accepted.
+/// Sends a message a client wrote with WS 1003 (`MsgData`); the sender must be the
+/// connection's user.
 pub(crate) fn send_from_client(
     shared: &Shared,
     user_id: &str,
+    platform_id: i32,
     mut msg: MsgData,
     operation_id: &str,
 ) -> Result<Sent, CodeError> {
@@ -243,97 +277,168 @@ pub(crate) fn send_from_client(
             "sendID is not the connection's user",
         ));
     }
-    if msg.session_type != SINGLE_CHAT || msg.recv_id.is_empty() {
-        return Err(args(
-            "the dev gateway supports sessionType 1 (single chat) only",
-        ));
-    }
     if msg.client_msg_id.is_empty() {
         msg.client_msg_id = random_id();
     }
     if msg.create_time == 0 {
         msg.create_time = shared.clock.now_ms();
     }
-    let online_only =
-        msg.options.get("history") == Some(&false) && msg.options.get("persistent") == Some(&false);
-    Ok(dispatch(shared, msg, online_only, operation_id))
-}
-
-/// `si_<a>_<b>` with the two user IDs sorted.
-pub(crate) fn single_conversation_id(a: &str, b: &str) -> String {
-    if a <= b {
-        format!("si_{a}_{b}")
-    } else {
-        format!("si_{b}_{a}")
+    if msg.sender_platform_id == 0 {
+        msg.sender_platform_id = platform_id;
     }
+    msg.seq = 0;
+    msg.status = 0;
+    dispatch(shared, msg, operation_id)
 }
 
-/// Assigns server ID, send time and seq, then pushes the 2001 to every connection of the
-/// receiver (iOS connections in background are skipped, like the real push service).
-fn dispatch(shared: &Shared, mut msg: MsgData, online_only: bool, operation_id: &str) -> Sent {
+/// Checks the routing fields, then stores (unless `history` is off) and pushes.
+fn dispatch(shared: &Shared, mut msg: MsgData, operation_id: &str) -> Result<Sent, CodeError> {
+    let unsupported = || {
+        args("the dev gateway supports sessionType 1 (single chat), 3 (group) and 4 (notification)")
+    };
+    let conv = ids::of_message(&msg).ok_or_else(unsupported)?;
+    match msg.session_type {
+        SINGLE_CHAT | NOTIFICATION_CHAT if msg.recv_id.is_empty() => {
+            return Err(args("recvID is required"));
+        }
+        GROUP_CHAT if msg.group_id.is_empty() => return Err(args("groupID is required")),
+        _ => {}
+    }
     msg.server_msg_id = random_id();
     if msg.send_time == 0 {
         msg.send_time = shared.clock.now_ms();
     }
-    let conv = single_conversation_id(&msg.send_id, &msg.recv_id);
-    let receivers = {
+    msg.status = 2; // MsgStatusSendSuccess
+    let stored = ids::option_on(&msg.options, OPT_HISTORY);
+    let sender_sync = ids::option_on(&msg.options, OPT_SENDER_SYNC);
+    // One send at a time: seqs of a conversation are pushed in the order they were assigned.
+    let _order = shared.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+    let receivers: Vec<String> = {
         let mut st = shared.hub.lock();
-        if !online_only {
-            let seq = st.seqs.entry(conv.clone()).or_insert(0);
-            *seq += 1;
-            msg.seq = *seq;
-            for user in [&msg.send_id, &msg.recv_id] {
-                st.user_convs
-                    .entry(user.clone())
-                    .or_default()
-                    .insert(conv.clone());
+        let receivers = if msg.session_type == GROUP_CHAT {
+            let Some(group) = st.store.groups.get(&msg.group_id) else {
+                return Err(CodeError::new(codes::RECORD_NOT_FOUND, "group not found"));
+            };
+            if !group.members.contains(&msg.send_id) {
+                return Err(CodeError::new(
+                    NOT_IN_GROUP_YET,
+                    "sender is not in the group",
+                ));
             }
-            st.last_msgs.insert(conv.clone(), msg.clone());
+            group
+                .members
+                .iter()
+                .filter(|m| **m != msg.send_id)
+                .cloned()
+                .collect()
+        } else if msg.recv_id == msg.send_id {
+            Vec::new()
+        } else {
+            vec![msg.recv_id.clone()]
+        };
+        if stored {
+            st.store.append(&conv, &mut msg);
+            if !ids::is_notification(&conv) {
+                if msg.session_type == SINGLE_CHAT {
+                    st.store.add_record(&msg.send_id, &conv);
+                    st.store.add_record(&msg.recv_id, &conv);
+                } else if msg.session_type == NOTIFICATION_CHAT {
+                    st.store.add_record(&msg.recv_id, &conv);
+                }
+            }
+        } else {
+            msg.seq = 0;
         }
-        st.conns_of(&msg.recv_id)
+        receivers
     };
     let mut push = PushMessages::default();
-    push.msgs.insert(
-        conv,
-        PullMsgs {
-            msgs: vec![msg.clone()],
-            ..PullMsgs::default()
-        },
-    );
+    let pulled = PullMsgs {
+        msgs: vec![msg.clone()],
+        ..PullMsgs::default()
+    };
+    if ids::is_notification(&conv) {
+        push.notification_msgs.insert(conv.clone(), pulled);
+    } else {
+        push.msgs.insert(conv.clone(), pulled);
+    }
     let payload = push.encode_to_vec();
     let plain = envelope::encode_resp(PUSH_MSG, "", operation_id, 0, "", Some(&payload));
-    let mut gz: Option<Vec<u8>> = None;
     let mut delivered = 0;
-    for conn in receivers {
-        if conn.platform_id == platform::IOS && conn.background {
-            continue;
-        }
-        let bytes = if conn.compression {
-            gz.get_or_insert_with(|| envelope::gzip(&plain)).clone()
-        } else {
-            plain.clone()
-        };
-        if shared.deliver(&conn, Message::binary(bytes)) {
-            delivered += 1;
-        }
+    for user in &receivers {
+        delivered += push_to_user(shared, user, None, &plain, &conv, msg.seq);
     }
-    Sent {
+    if sender_sync {
+        let skip = (msg.sender_platform_id != 0).then_some(msg.sender_platform_id);
+        push_to_user(shared, &msg.send_id, skip, &plain, &conv, msg.seq);
+    }
+    Ok(Sent {
         server_msg_id: msg.server_msg_id,
         client_msg_id: msg.client_msg_id,
         send_time: msg.send_time,
+        conversation_id: conv,
+        seq: msg.seq,
         delivered,
+    })
+}
+
+/// Sends a push envelope to every connection of `user` (except those on `skip_platform`, and
+/// iOS connections in the background) through the user's push faults; returns the number of
+/// connections at least one frame was queued for.
+fn push_to_user(
+    shared: &Shared,
+    user: &str,
+    skip_platform: Option<i32>,
+    plain: &[u8],
+    conversation_id: &str,
+    seq: i64,
+) -> usize {
+    let frames = shared.counting_faults().push.plan(user, plain.to_vec());
+    let n = send_frames(shared, user, skip_platform, &frames);
+    shared.record(ServerEvent::Pushed {
+        user_id: user.to_string(),
+        conversation_id: conversation_id.to_string(),
+        seq,
+        connections: n,
+    });
+    n
+}
+
+/// Queues `frames` (plain envelopes, gzipped per connection as needed) to the user's
+/// connections; returns how many connections got at least one.
+pub(crate) fn send_frames(
+    shared: &Shared,
+    user: &str,
+    skip_platform: Option<i32>,
+    frames: &[Vec<u8>],
+) -> usize {
+    if frames.is_empty() {
+        return 0;
     }
+    let conns = shared.hub.lock().conns_of(user);
+    let mut n = 0;
+    for conn in conns {
+        if Some(conn.platform_id) == skip_platform
+            || (conn.platform_id == platform::IOS && conn.background)
+        {
+            continue;
+        }
+        let mut any = false;
+        for plain in frames {
+            let bytes = if conn.compression {
+                envelope::gzip(plain)
+            } else {
+                plain.clone()
+            };
+            any |= shared.deliver(&conn, Message::binary(bytes));
+        }
+        n += usize::from(any);
+    }
+    n
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn conversation_ids_sort_the_users() {
-        assert_eq!(single_conversation_id("u2", "u1"), "si_u1_u2");
-        assert_eq!(single_conversation_id("u1", "u2"), "si_u1_u2");
-    }
 
     #[test]
     fn binding_requires_openims_fields() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::conn::BoxIo;
+use crate::gateway::conn::BoxIo;
 use crate::shared::Shared;
 
 /// Time allowed for a TLS handshake (the gateway's `websocketTimeout` is 10 s too).

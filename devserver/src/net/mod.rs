@@ -1,0 +1,4 @@
+//! Sockets: the shared accept loop and TLS.
+
+pub(crate) mod listen;
+pub(crate) mod tls;

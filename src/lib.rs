@@ -22,6 +22,7 @@ mod reconnect;
 mod redact;
 mod runtime;
 mod session;
+mod store;
 mod transport;
 
 pub use api::{init_logging, ImManager};

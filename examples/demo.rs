@@ -69,6 +69,11 @@ impl ImListener for Narrator {
                     ))
                 }
             }
+            ImEvent::SyncStarted => self.tell("on_sync_server_start".into()),
+            ImEvent::SyncFinished => self.tell("on_sync_server_finish".into()),
+            ImEvent::SyncFailed { code, detail } => {
+                self.tell(format!("on_sync_server_failed({code}, {detail:?})"))
+            }
             ImEvent::StateChanged { state: s } => say(
                 self.name,
                 format!(

@@ -103,6 +103,11 @@ pub struct ImConfig {
     /// PEM certificates trusted in addition to the public webpki roots (a private CA).
     #[uniffi(default = None)]
     pub extra_root_certs_pem: Option<String>,
+    /// Absolute path of a directory for the local message store (one SQLite file per
+    /// user, created if missing). `None`: the store lives in memory for the life of the
+    /// manager — nothing survives a restart, and a new manager takes the baseline again.
+    #[uniffi(default = None)]
+    pub data_dir: Option<String>,
 }
 
 impl ImConfig {
@@ -125,6 +130,7 @@ impl ImConfig {
             reconnect_cap_ms: None,
             compression: None,
             extra_root_certs_pem: None,
+            data_dir: None,
         }
     }
 }
@@ -150,6 +156,8 @@ pub(crate) struct Config {
     pub compression: bool,
     /// Extra PEM root certificates trusted for wss/https, besides the webpki roots.
     pub extra_root_certs_pem: Option<String>,
+    /// Where the users' stores live; `None` = in memory.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -214,6 +222,20 @@ impl Config {
             )?,
             compression: c.compression.unwrap_or(true),
             extra_root_certs_pem: c.extra_root_certs_pem,
+            data_dir: match c.data_dir {
+                None => None,
+                Some(d) if d.trim().is_empty() => {
+                    return Err(ImError::invalid(
+                        "data_dir is empty; pass None to keep the store in memory",
+                    ))
+                }
+                Some(d) if !std::path::Path::new(&d).is_absolute() => {
+                    return Err(ImError::invalid(format!(
+                        "data_dir {d:?} is not an absolute path"
+                    )))
+                }
+                Some(d) => Some(d.into()),
+            },
         };
         if cfg.heartbeat_interval >= cfg.dead_connection_timeout {
             return Err(ImError::invalid(format!(
@@ -403,6 +425,11 @@ mod tests {
         let mut c = im();
         c.extra_root_certs_pem = Some("junk".into());
         assert!(err(c).contains("extra_root_certs_pem"));
+        for bad in ["", "relative/dir"] {
+            let mut c = im();
+            c.data_dir = Some(bad.into());
+            assert!(err(c).contains("data_dir"), "{bad:?}");
+        }
     }
 
     #[test]

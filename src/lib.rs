@@ -28,7 +28,7 @@ mod transport;
 pub use api::{init_logging, ImManager};
 pub use config::{defaults, ImConfig, LogLevel, Platform};
 pub use error::ImError;
-pub use model::{Message, UserInfo};
+pub use model::{Conversation, Message, UserInfo};
 pub use session::{
     events::{ImEvent, ImListener},
     state::{ConnectionState, LoginStatus, SessionState, StateReason},

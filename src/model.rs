@@ -44,3 +44,14 @@ pub struct Message {
     /// True for notifications (`n_…` conversations, OpenIM's `notificationMsgs`).
     pub is_notification: bool,
 }
+
+/// One entry of the cached conversation list (read offline).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Conversation {
+    /// `si_<a>_<b>`, `sg_<group>`, `sn_…`, or the `n_…` twin of one of those.
+    pub conversation_id: String,
+    /// Every message up to this seq has been received (or is known not to exist).
+    pub synced_seq: i64,
+    /// The newest stored message, if any.
+    pub latest: Option<Message>,
+}

@@ -204,7 +204,7 @@ fn check(seed: u64, d: usize, events: &[(Instant, Ev)], ops: &[(usize, Kind, Ins
                 let s = last_state.as_ref().unwrap_or_else(|| panic!("{}", ctx(i)));
                 assert_eq!(s.connection, ConnectionState::Connected, "{}", ctx(i));
             }
-            Ev::Message(_) | Ev::Batch(_) => {
+            Ev::Message(_) | Ev::Batch(_) | Ev::SyncStarted | Ev::SyncFinished => {
                 let s = last_state.as_ref().unwrap_or_else(|| panic!("{}", ctx(i)));
                 assert_eq!(s.login_status, LoginStatus::LoggedIn, "{}", ctx(i));
             }
@@ -217,7 +217,7 @@ fn check(seed: u64, d: usize, events: &[(Instant, Ev)], ops: &[(usize, Kind, Ins
                     ctx(i)
                 );
             }
-            Ev::Connecting | Ev::ConnectFailed(..) => {}
+            Ev::Connecting | Ev::ConnectFailed(..) | Ev::SyncFailed(..) => {}
         }
     }
 }

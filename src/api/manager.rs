@@ -11,7 +11,7 @@ use futures_util::FutureExt;
 use crate::{
     config::{Config, ImConfig},
     error::ImError,
-    model::UserInfo,
+    model::{Conversation, Message, UserInfo},
     session::{
         events::ImListener,
         state::{ConnectionState, LoginStatus, SessionState},
@@ -102,11 +102,65 @@ impl ImManager {
         guard(|| self.session.network_changed(available))
     }
 
+    /// The cached conversation list of the user whose login was last started, newest
+    /// activity first. Readable offline from the moment `login` is called — also after it
+    /// failed — until another user logs in or the manager shuts down; `NotLoggedIn` before
+    /// any login.
+    pub fn conversations(&self) -> Result<Vec<Conversation>, ImError> {
+        guard(|| self.session.conversations())
+    }
+
+    /// A conversation's stored messages, newest first: seqs below `before_seq` (from the
+    /// newest when `None`), at most `limit` (1–1000). For paging back, pass the lowest
+    /// seq of the previous page. Readable offline, as [`ImManager::conversations`].
+    pub fn messages(
+        &self,
+        conversation_id: String,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, ImError> {
+        guard(|| self.session.messages(&conversation_id, before_seq, limit))
+    }
+
+    /// Deletes everything stored locally for `user_id` (account removal, privacy).
+    /// Refused with `InvalidArgument` while that user is logged in or logging in here.
+    pub async fn erase_local_data(&self, user_id: String) -> Result<(), ImError> {
+        guard_async(self.session.erase_local_data(user_id)).await
+    }
+
     /// Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
     /// callback starts after this returns, a best-effort logout runs in the
     /// background, and every later call fails with `Shutdown`. Never blocks.
     pub fn shutdown(&self) -> SessionState {
         guard(|| Ok(self.session.shutdown())).unwrap_or_else(|_| self.session.state())
+    }
+}
+
+/// Hooks for imbridge's own tests and benchmarks; not part of the API (not exported to
+/// Kotlin or Swift).
+#[doc(hidden)]
+impl ImManager {
+    /// The file of the open store (`None` in memory or before any login).
+    pub fn test_store_path(&self) -> Option<std::path::PathBuf> {
+        self.session
+            .store()
+            .and_then(|s| s.path().map(|p| p.to_path_buf()))
+    }
+
+    /// Limits the open store to `pages` database pages: later writes fail as on a full disk.
+    pub fn test_limit_store_pages(&self, pages: u32) -> Result<(), ImError> {
+        self.session
+            .store()
+            .ok_or(ImError::NotLoggedIn)?
+            .limit_pages(pages)
+    }
+
+    /// Messages in the open store.
+    pub fn test_stored_messages(&self) -> Result<u64, ImError> {
+        self.session
+            .store()
+            .ok_or(ImError::NotLoggedIn)?
+            .message_count()
     }
 }
 

@@ -37,7 +37,8 @@ pub struct SetAppBackgroundStatusReq {
     pub is_background: bool,
 }
 
-/// 2001 push: `sdkws.PushMessages`, keyed by conversation ID.
+/// 2001 push: `sdkws.PushMessages`, keyed by conversation ID; also the 1005 reply
+/// (`msg.GetSeqMessageResp` has the same fields).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct PushMessages {
     #[prost(map = "string, message", tag = "1")]
@@ -65,9 +66,6 @@ pub struct GetSeqMessageReq {
     #[prost(int32, tag = "3")]
     pub order: i32,
 }
-
-/// 1005 reply: `msg.GetSeqMessageResp` (the shape of `PushMessages`).
-pub type GetSeqMessageResp = PushMessages;
 
 /// 1007 request: `msg.GetLastMessageReq`.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -34,4 +34,9 @@ pub(crate) enum Command {
     },
     /// Best-effort logout, then the task ends.
     Shutdown,
+    /// Delete a user's local store (refused while that user's session is active).
+    EraseLocalData {
+        user_id: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }

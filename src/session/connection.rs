@@ -30,6 +30,10 @@ use crate::{
 pub(crate) enum ReqKind {
     NewestSeq,
     Logout,
+    /// 1007 GetLastMessage (the baseline's conversation list).
+    LastMessages,
+    /// 1005 PullMsg, page `id`.
+    Pull(u64),
     /// 2004; the app's `set_app_background` waits on the sender (none at connect).
     Background(Option<oneshot::Sender<Result<()>>>),
 }

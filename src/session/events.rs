@@ -73,8 +73,11 @@ pub trait ImListener: Send + Sync {
 /// Epoch of events that belong to no session (the snapshot sent by `set_listener`).
 pub(crate) const ANY_EPOCH: u64 = u64::MAX;
 
+/// Run after the listener returned from an event (not when the event was dropped).
+pub(crate) type Ack = Box<dyn FnOnce() + Send>;
+
 enum Item {
-    Event(u64, ImEvent),
+    Event(u64, ImEvent, Option<Ack>),
     /// Answered once everything queued before it was delivered or dropped.
     Flush(oneshot::Sender<()>),
 }
@@ -122,7 +125,14 @@ impl EventHub {
 
     /// Queues `event` of session `epoch`. Never blocks.
     pub fn emit(&self, epoch: u64, event: ImEvent) {
-        let _ = self.tx.send(Item::Event(epoch, event));
+        let _ = self.tx.send(Item::Event(epoch, event, None));
+    }
+
+    /// Queues `event` like [`EventHub::emit`]; `ack` runs once the listener has returned
+    /// from it (also when it panicked), and never when the event is dropped (its session
+    /// silenced, the hub closed, no listener set).
+    pub fn emit_then(&self, epoch: u64, event: ImEvent, ack: Ack) {
+        let _ = self.tx.send(Item::Event(epoch, event, Some(ack)));
     }
 
     /// Replaces the listener; events not yet delivered go to the new one.
@@ -170,8 +180,8 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Item>, shared: Arc<Shared>) {
 fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
     let me = std::thread::current().id();
     for item in batch.drain(..) {
-        let (epoch, event) = match item {
-            Item::Event(epoch, event) => (epoch, event),
+        let (epoch, event, ack) = match item {
+            Item::Event(epoch, event, ack) => (epoch, event, ack),
             Item::Flush(done) => {
                 let _ = done.send(());
                 continue;
@@ -187,7 +197,10 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
         let listener = lock(&shared.listener).clone();
         if let Some(l) = listener {
             if catch_unwind(AssertUnwindSafe(|| l.on_event(event))).is_err() {
-                log::error!("the listener panicked; the event was dropped");
+                log::error!("the listener panicked on an event");
+            }
+            if let Some(ack) = ack {
+                ack();
             }
         }
         lock(&shared.gate).in_flight = None;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use super::{
     events::ImEvent,
     state::{ConnectionState, LoginStatus, StateChange, StateReason},
+    sync::{Sync, SyncEffect, SyncInput},
 };
 use crate::{
     config::Config,
@@ -28,6 +29,7 @@ use crate::{
     model::{Message, UserInfo},
     reconnect::Backoff,
     redact::Token,
+    store::Page,
     transport::ws::DialError,
 };
 
@@ -71,6 +73,11 @@ pub(crate) enum Input {
     Lost {
         why: String,
     },
+    /// The user's store, opened for the login: its cursors and baseline flag
+    /// ([`SyncInput::Loaded`]).
+    StoreOpened(Result<SyncInput>),
+    /// A sync reply, a commit's result or the sync's retry timer.
+    Sync(SyncInput),
 }
 
 /// The 2003 to send before a live connection is closed.
@@ -135,6 +142,26 @@ pub(crate) enum Effect {
     Probe,
     /// Answer the pending logout (with the state just published).
     LogoutDone,
+    /// Open (or keep) the store of `user_id`, then report [`Input::StoreOpened`].
+    OpenStore {
+        user_id: String,
+    },
+    /// Deliver the stored messages not yet delivered (a crash or a logout came between
+    /// storing and delivering), as batches of session `epoch`.
+    DeliverStored {
+        epoch: u64,
+    },
+    /// Store `page` in one transaction; on success deliver `deliver` (one batch of
+    /// `epoch`, marked delivered once the listener returned); then report the result
+    /// as [`SyncInput::Committed`].
+    Commit {
+        epoch: u64,
+        id: u64,
+        page: Page,
+        deliver: Vec<Message>,
+    },
+    /// A sync request (1001, 1005, 1007) or its retry timer.
+    Sync(SyncEffect),
     /// The task ends.
     Stop,
 }
@@ -155,6 +182,8 @@ struct Attempt {
     last_error: Option<ImError>,
     /// Messages pushed before the login finished, delivered right after connect_success.
     held: Vec<Message>,
+    /// The store is open: the dial may start.
+    store_ready: bool,
 }
 
 #[derive(Debug)]
@@ -193,6 +222,7 @@ pub(crate) struct Machine {
     background: bool,
     /// Events are tagged with this; an app-requested end moves past it.
     epoch: u64,
+    sync: Sync,
     fx: Vec<Effect>,
 }
 
@@ -213,8 +243,14 @@ impl Machine {
             network_available: true,
             background: false,
             epoch: 1,
+            sync: Sync::new(),
             fx: Vec::new(),
         }
+    }
+
+    /// The user of the current or logging-in session.
+    pub fn active_user(&self) -> Option<&str> {
+        self.creds().map(|c| c.user_id.as_str())
     }
 
     /// Applies `input`, which happened at `now`, and returns what to do.
@@ -260,11 +296,15 @@ impl Machine {
             Input::LoginDeadline => self.login_deadline(),
             Input::Pushed(messages) => match &mut self.phase {
                 Phase::LoggingIn(a) => a.held.extend(messages),
-                Phase::LoggedIn { .. } if !messages.is_empty() => {
-                    self.emit(ImEvent::Messages { messages })
-                }
-                _ => {}
+                Phase::LoggedIn { .. } => self.sync(SyncInput::Pushed(messages)),
+                Phase::LoggedOut => {}
             },
+            Input::StoreOpened(result) => self.store_opened(result),
+            Input::Sync(input) => {
+                if matches!(self.phase, Phase::LoggedIn { .. }) {
+                    self.sync(input);
+                }
+            }
             Input::Kicked => {
                 log::warn!("kicked offline by the server (2002)");
                 let err = ImError::TokenKicked {
@@ -312,11 +352,37 @@ impl Machine {
             deadline: now + self.timing.login,
             last_error: None,
             held: Vec::new(),
+            store_ready: false,
         }));
         self.fx.push(Effect::ArmLoginDeadline(self.timing.login));
         self.publish(ConnectionState::Connecting, StateReason::LoginStarted);
         self.emit(ImEvent::Connecting);
-        self.dial(Some(operation_id));
+        let user_id = self.active_user().unwrap_or_default().to_owned();
+        self.fx.push(Effect::OpenStore { user_id });
+    }
+
+    /// The store of the logging-in user is open (its cached data readable from now on):
+    /// the dial starts. A store that cannot be opened fails the login with its error.
+    fn store_opened(&mut self, result: Result<SyncInput>) {
+        let Phase::LoggingIn(attempt) = &mut self.phase else {
+            return;
+        };
+        if attempt.store_ready {
+            return;
+        }
+        match result {
+            Ok(loaded) => {
+                attempt.store_ready = true;
+                let op = attempt.operation_id.clone();
+                self.sync = Sync::new();
+                self.sync(loaded);
+                self.dial(Some(op));
+            }
+            Err(err) => {
+                self.connect_failed(&err);
+                self.fail_login(err);
+            }
+        }
     }
 
     /// Ends the session at the app's request (logout, account switch, cancelled
@@ -329,6 +395,8 @@ impl Machine {
                 before: self.epoch + 1,
             });
         }
+        self.sync(SyncInput::Offline);
+        self.sync = Sync::new();
         let phase = std::mem::replace(&mut self.phase, Phase::LoggedOut);
         let logout = match (&phase, self.link) {
             (Phase::LoggedIn { creds, .. }, Link::Up { .. }) if !grace.is_zero() => {
@@ -371,6 +439,10 @@ impl Machine {
                     user_id,
                     background,
                 });
+                if was && !background {
+                    // iOS gets no pushes in the background: catch up now.
+                    self.sync(SyncInput::Trigger);
+                }
             }
             Link::Waiting | Link::Down if was && !background && self.network_available => {
                 self.fx.push(Effect::AckBackground);
@@ -395,7 +467,10 @@ impl Machine {
                 self.backoff.reset();
                 self.redial(StateReason::NetworkAvailable);
             }
-            (Link::Up { .. }, true) => self.fx.push(Effect::Probe),
+            (Link::Up { .. }, true) => {
+                self.fx.push(Effect::Probe);
+                self.sync(SyncInput::Trigger);
+            }
             _ => {}
         }
     }
@@ -425,13 +500,15 @@ impl Machine {
                 self.fx.push(Effect::AttemptOver);
                 self.publish(ConnectionState::Connected, StateReason::LoggedIn);
                 self.emit(ImEvent::ConnectSuccess);
-                if !held.is_empty() {
-                    self.emit(ImEvent::Messages { messages: held });
-                }
+                self.fx.push(Effect::DeliverStored { epoch: self.epoch });
                 self.fx.push(Effect::Answer {
                     ticket,
                     result: Ok(user),
                 });
+                self.sync(SyncInput::Online);
+                if !held.is_empty() {
+                    self.sync(SyncInput::Pushed(held));
+                }
             }
             Err(err) => {
                 let err = scrub_error(err, &attempt.creds.token);
@@ -514,6 +591,24 @@ impl Machine {
     fn close_link(&mut self) {
         self.link = Link::Down;
         self.fx.push(Effect::CloseLink { logout: None });
+        self.sync(SyncInput::Offline);
+    }
+
+    /// Feeds the sync and turns its effects into the session's.
+    fn sync(&mut self, input: SyncInput) {
+        for effect in self.sync.handle(input) {
+            match effect {
+                SyncEffect::Event(event) => self.emit(event),
+                SyncEffect::Deliver(messages) => self.emit(ImEvent::Messages { messages }),
+                SyncEffect::Commit { id, page, deliver } => self.fx.push(Effect::Commit {
+                    epoch: self.epoch,
+                    id,
+                    page,
+                    deliver,
+                }),
+                other => self.fx.push(Effect::Sync(other)),
+            }
+        }
     }
 
     fn dial_error(&self, e: DialError) -> ImError {
@@ -550,6 +645,7 @@ impl Machine {
                 // The backoff is reset only once this connection proves stable (see lost).
                 self.publish(ConnectionState::Connected, StateReason::Reconnected);
                 self.emit(ImEvent::ConnectSuccess);
+                self.sync(SyncInput::Online);
             }
             Phase::LoggedOut => self.close_link(),
         }

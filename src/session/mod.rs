@@ -24,13 +24,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use self::{
     command::Command,
     events::{EventHub, ImEvent, ImListener, ANY_EPOCH},
-    runner::Runner,
+    runner::{store_of, Runner, StoreSlot},
     state::{SessionState, StateCell},
 };
 use crate::{
     config::{check_operation_id, check_token, check_user_id, Config},
     error::{ImError, Result},
-    model::UserInfo,
+    model::{Conversation, Message, UserInfo},
     protocol::ids,
     redact::Token,
     runtime,
@@ -43,6 +43,7 @@ pub(crate) struct Session {
     state: watch::Receiver<SessionState>,
     cell: StateCell,
     hub: Arc<EventHub>,
+    store: StoreSlot,
     tickets: AtomicU64,
     shut_down: AtomicBool,
 }
@@ -56,13 +57,23 @@ impl Session {
         let (cmd, rx) = mpsc::unbounded_channel();
         let (cell, state) = StateCell::new();
         let hub = Arc::new(EventHub::start());
-        let runner = Runner::new(config, tls, api, rx, cell.clone(), hub.clone());
+        let store = StoreSlot::default();
+        let runner = Runner::new(
+            config,
+            tls,
+            api,
+            rx,
+            cell.clone(),
+            hub.clone(),
+            store.clone(),
+        );
         runtime::get().spawn(runner.run());
         Ok(Session {
             cmd,
             state,
             cell,
             hub,
+            store,
             tickets: AtomicU64::new(1),
             shut_down: AtomicBool::new(false),
         })
@@ -154,6 +165,47 @@ impl Session {
     pub fn network_changed(&self, available: bool) -> Result<()> {
         self.check_open()?;
         self.send(Command::NetworkChanged { available })
+    }
+
+    /// The cached conversation list of the current (or last) user, newest activity first.
+    pub fn conversations(&self) -> Result<Vec<Conversation>> {
+        self.check_open()?;
+        self.open_store()?.conversations()
+    }
+
+    /// A conversation's stored messages, newest first: seqs below `before_seq` (all when
+    /// `None`), at most `limit`.
+    pub fn messages(
+        &self,
+        conversation_id: &str,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.check_open()?;
+        if limit == 0 {
+            return Err(ImError::invalid("limit must be at least 1"));
+        }
+        self.open_store()?
+            .messages(conversation_id, before_seq, limit)
+    }
+
+    /// Deletes `user_id`'s local data (account removal). Refused while that user's
+    /// session is active; the cached data of a logged-out user goes at once.
+    pub async fn erase_local_data(&self, user_id: String) -> Result<()> {
+        self.check_open()?;
+        check_user_id(&user_id)?;
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::EraseLocalData { user_id, reply })?;
+        rx.await.unwrap_or(Err(ImError::Shutdown))
+    }
+
+    fn open_store(&self) -> Result<Arc<crate::store::Store>> {
+        self.store().ok_or(ImError::NotLoggedIn)
+    }
+
+    /// The store of the current (or last) user.
+    pub fn store(&self) -> Option<Arc<crate::store::Store>> {
+        store_of(&self.store, None)
     }
 
     /// The current state snapshot.

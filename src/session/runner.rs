@@ -2,7 +2,13 @@
 //! dial, the live connection, timers, the user-info call, replies and events. It
 //! decides nothing itself.
 
-use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, PoisonError},
+    time::Instant,
+};
 
 use prost::Message as _;
 use rustls::ClientConfig;
@@ -17,15 +23,19 @@ use super::{
     events::{EventHub, ImEvent},
     machine::{Effect, Input, LogoutRequest, Machine},
     state::{SessionState, StateCell},
+    sync::{Pulled, SyncEffect, SyncInput},
 };
 use crate::{
     config::Config,
-    error::Result,
-    model::UserInfo,
+    error::{ImError, Result},
+    model::{Message, UserInfo},
     protocol::{
         dial::{dial_target, DialParams},
-        ids, pb, req,
+        ids, pb,
+        push::to_message,
+        req,
     },
+    store::Store,
     transport::{
         http::ApiClient,
         ws::{self, DialError},
@@ -33,6 +43,20 @@ use crate::{
 };
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The store of the current (or last) user, shared with the handle for offline reads.
+pub(crate) type StoreSlot = Arc<Mutex<Option<(String, Arc<Store>)>>>;
+
+/// The store in `slot`, if it belongs to `user_id` (any user when `None`).
+pub(crate) fn store_of(slot: &StoreSlot, user_id: Option<&str>) -> Option<Arc<Store>> {
+    let g = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    g.as_ref()
+        .filter(|(u, _)| user_id.is_none_or(|want| want == u))
+        .map(|(_, s)| s.clone())
+}
+
+/// Stored messages delivered per batch at login.
+const STORED_BATCH: usize = 500;
 
 /// How a dial ended.
 enum Dialed {
@@ -62,6 +86,8 @@ pub(crate) struct Runner {
     link: Link,
     fetch: Option<BoxFuture<Result<UserInfo>>>,
     deadline: Option<Pin<Box<Sleep>>>,
+    sync_retry: Option<Pin<Box<Sleep>>>,
+    store: StoreSlot,
     logins: HashMap<u64, oneshot::Sender<Result<UserInfo>>>,
     background_reply: Option<oneshot::Sender<Result<()>>>,
     logout_reply: Option<oneshot::Sender<SessionState>>,
@@ -77,6 +103,7 @@ impl Runner {
         rx: mpsc::UnboundedReceiver<Command>,
         state: StateCell,
         hub: Arc<EventHub>,
+        store: StoreSlot,
     ) -> Runner {
         let machine = Machine::new(&cfg, fastrand::u64(..));
         Runner {
@@ -90,6 +117,8 @@ impl Runner {
             link: Link::Down,
             fetch: None,
             deadline: None,
+            sync_retry: None,
+            store,
             logins: HashMap::new(),
             background_reply: None,
             logout_reply: None,
@@ -106,6 +135,10 @@ impl Runner {
                 input = link_input(&mut self.link) => input,
                 r = optional(&mut self.fetch) => Some(Input::UserFetched(r)),
                 _ = optional(&mut self.deadline) => Some(Input::LoginDeadline),
+                _ = optional(&mut self.sync_retry) => {
+                    self.sync_retry = None;
+                    Some(Input::Sync(SyncInput::RetryDue))
+                }
             };
             let mut next = input;
             while let Some(input) = next.take().or_else(|| self.followups.pop()) {
@@ -151,7 +184,29 @@ impl Runner {
             }
             Command::NetworkChanged { available } => Input::NetworkChanged { available },
             Command::Shutdown => Input::Shutdown,
+            Command::EraseLocalData { user_id, reply } => {
+                let _ = reply.send(self.erase(&user_id));
+                return None;
+            }
         })
+    }
+
+    /// Deletes `user_id`'s local data, unless that user's session is active.
+    fn erase(&mut self, user_id: &str) -> Result<()> {
+        if self.machine.active_user() == Some(user_id) {
+            return Err(ImError::invalid(format!(
+                "{user_id:?} is logged in (or logging in) on this manager: log out first"
+            )));
+        }
+        let mut slot = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|(u, _)| u == user_id) {
+            *slot = None; // closes it, so the file can go
+        }
+        drop(slot);
+        match &self.cfg.data_dir {
+            Some(dir) => Store::erase(dir, user_id),
+            None => Ok(()),
+        }
     }
 
     /// Performs one effect; `false` when the task must end.
@@ -267,9 +322,123 @@ impl Runner {
                     let _ = reply.send(self.state.current());
                 }
             }
+            Effect::OpenStore { user_id } => {
+                let opened = self.open_store(&user_id);
+                self.followups.push(Input::StoreOpened(opened));
+            }
+            Effect::DeliverStored { epoch } => self.deliver_stored(epoch),
+            Effect::Commit {
+                epoch,
+                id,
+                page,
+                deliver,
+            } => {
+                let result = match store_of(&self.store, None) {
+                    Some(store) => store.commit(&page).map(|()| {
+                        if !deliver.is_empty() {
+                            emit_stored(&self.hub, &store, epoch, deliver);
+                        }
+                    }),
+                    None => Err(ImError::Internal {
+                        detail: "no store is open for the session".into(),
+                    }),
+                };
+                self.followups
+                    .push(Input::Sync(SyncInput::Committed { id, result }));
+            }
+            Effect::Sync(effect) => self.sync_request(effect).await,
             Effect::Stop => return false,
         }
         true
+    }
+
+    /// Opens the store of `user_id` (keeping it when it is already open) and reads what
+    /// the sync starts from.
+    fn open_store(&mut self, user_id: &str) -> Result<SyncInput> {
+        let store = match store_of(&self.store, Some(user_id)) {
+            Some(store) => store,
+            None => {
+                // The previous user's store closes first: its data is theirs alone.
+                *self.store.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                let (store, outcome) = Store::open(self.cfg.data_dir.as_deref(), user_id)?;
+                log::debug!("store for {user_id:?}: {outcome:?}");
+                let store = Arc::new(store);
+                *self.store.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((user_id.to_owned(), store.clone()));
+                store
+            }
+        };
+        Ok(SyncInput::Loaded {
+            cursors: store.cursors()?,
+            baseline_done: store.baseline_done()?,
+        })
+    }
+
+    /// Delivers what was stored but not delivered (a crash, or a logout, came first).
+    fn deliver_stored(&mut self, epoch: u64) {
+        let Some(store) = store_of(&self.store, None) else {
+            return;
+        };
+        match store.undelivered(usize::MAX) {
+            Ok(rows) => {
+                for batch in rows.chunks(STORED_BATCH) {
+                    emit_stored(&self.hub, &store, epoch, batch.to_vec());
+                }
+            }
+            Err(e) => log::warn!("reading undelivered messages failed: {e}"),
+        }
+    }
+
+    /// Sends a sync request, or arms its retry timer. Without a connection the request
+    /// fails at once (the sync then waits for the next connect).
+    async fn sync_request(&mut self, effect: SyncEffect) {
+        let user_id = self.machine.active_user().unwrap_or_default().to_owned();
+        let (kind, identifier, data) = match effect {
+            SyncEffect::RetryIn(delay) => {
+                self.sync_retry = Some(Box::pin(tokio::time::sleep(delay)));
+                return;
+            }
+            SyncEffect::RequestNewest => (
+                ReqKind::NewestSeq,
+                req::GET_NEWEST_SEQ,
+                pb::GetMaxSeqReq { user_id }.encode_to_vec(),
+            ),
+            SyncEffect::RequestLast { conversation_ids } => (
+                ReqKind::LastMessages,
+                req::GET_LAST_MESSAGES,
+                pb::GetLastMessageReq {
+                    user_id,
+                    conversation_ids: fit_ids(conversation_ids),
+                }
+                .encode_to_vec(),
+            ),
+            SyncEffect::Pull { id, request } => (
+                ReqKind::Pull(id),
+                req::PULL_BY_SEQS,
+                pb::GetSeqMessageReq {
+                    user_id,
+                    conversations: request
+                        .into_iter()
+                        .map(|(conversation_id, seqs)| pb::ConversationSeqs {
+                            conversation_id,
+                            seqs,
+                        })
+                        .collect(),
+                    order: 0,
+                }
+                .encode_to_vec(),
+            ),
+            SyncEffect::Commit { .. } | SyncEffect::Deliver(_) | SyncEffect::Event(_) => return,
+        };
+        let Link::Up(conn) = &mut self.link else {
+            let failed = Err(ImError::network("not connected"));
+            self.followups.push(Input::Sync(reply_input(kind, failed)));
+            return;
+        };
+        let op = ids::operation_id();
+        if let Err(why) = conn.request(kind, identifier, &op, &data).await {
+            self.followups.push(Input::Lost { why });
+        }
     }
 }
 
@@ -301,40 +470,26 @@ async fn link_input(link: &mut Link) -> Option<Input> {
             ConnEvent::Messages(messages) => Some(Input::Pushed(messages)),
             ConnEvent::Kicked => Some(Input::Kicked),
             ConnEvent::Lost(why) => Some(Input::Lost { why }),
-            ConnEvent::Reply { kind, result } => {
-                match kind {
-                    ReqKind::NewestSeq => match result.map(|d| pb::GetMaxSeqResp::decode(&d[..])) {
-                        Ok(Ok(seqs)) => {
-                            log::debug!("newest seqs: {} conversations", seqs.max_seqs.len())
-                        }
-                        Ok(Err(e)) => log::warn!("undecodable GetNewestSeq reply: {e}"),
-                        Err(e) => log::warn!("GetNewestSeq failed: {e}"),
-                    },
-                    ReqKind::Background(Some(tx)) => {
-                        let _ = tx.send(result.map(|_| ()));
-                    }
-                    ReqKind::Background(None) | ReqKind::Logout => {}
+            ConnEvent::Reply { kind, result } => match kind {
+                ReqKind::Background(Some(tx)) => {
+                    let _ = tx.send(result.map(|_| ()));
+                    None
                 }
-                None
-            }
+                ReqKind::Background(None) | ReqKind::Logout => None,
+                kind => Some(Input::Sync(reply_input(kind, result))),
+            },
         },
     }
 }
 
-/// The frames every new connection starts with: 1001 GetNewestSeq, and 2004 when
-/// the app is in the background (the server resets the flag on every connect).
+/// The frame a new connection starts with: 2004 when the app is in the background (the
+/// server resets the flag on every connect). The sync sends 1001 once the session is up.
 async fn greet(
     conn: &mut Connection,
     user_id: &str,
     background: bool,
 ) -> std::result::Result<(), String> {
     let op = ids::operation_id();
-    let seq = pb::GetMaxSeqReq {
-        user_id: user_id.to_owned(),
-    }
-    .encode_to_vec();
-    conn.request(ReqKind::NewestSeq, req::GET_NEWEST_SEQ, &op, &seq)
-        .await?;
     if background {
         let bg = pb::SetAppBackgroundStatusReq {
             user_id: user_id.to_owned(),
@@ -385,4 +540,93 @@ async fn send_logout(mut conn: Connection, logout: LogoutRequest, platform_id: i
             logout.grace.as_millis()
         );
     }
+}
+
+/// Emits `messages` as one batch of `epoch`; once the listener has returned from it, the
+/// rows are marked delivered (a batch dropped because its session was silenced stays
+/// undelivered, and comes at the next login).
+fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Message>) {
+    let keys: Vec<(String, i64)> = messages
+        .iter()
+        .map(|m| (m.conversation_id.clone(), m.seq))
+        .collect();
+    let store = store.clone();
+    hub.emit_then(
+        epoch,
+        ImEvent::Messages { messages },
+        Box::new(move || {
+            if let Err(e) = store.mark_delivered(&keys) {
+                log::warn!("marking {} messages delivered failed: {e}", keys.len());
+            }
+        }),
+    );
+}
+
+/// Turns a sync reply (or its failure) into the sync's input.
+fn reply_input(kind: ReqKind, result: Result<Vec<u8>>) -> SyncInput {
+    let undecodable = |what: &str, e: prost::DecodeError| ImError::Protocol {
+        protocol_code: crate::error::codes::DECODE,
+        detail: format!("undecodable {what} reply: {e}"),
+    };
+    match kind {
+        ReqKind::LastMessages => SyncInput::LastMessages(result.and_then(|d| {
+            let resp = pb::GetLastMessageResp::decode(&d[..])
+                .map_err(|e| undecodable("GetLastMessage", e))?;
+            Ok(resp
+                .msgs
+                .into_iter()
+                .map(|(c, m)| {
+                    let n = c.starts_with("n_");
+                    to_message(&c, m, n)
+                })
+                .collect())
+        })),
+        ReqKind::Pull(id) => SyncInput::Pulled {
+            id,
+            result: result.and_then(|d| {
+                let resp =
+                    pb::PushMessages::decode(&d[..]).map_err(|e| undecodable("PullMsg", e))?;
+                let mut out = HashMap::new();
+                for (map, notification) in [(resp.msgs, false), (resp.notification_msgs, true)] {
+                    for (conv, pull) in map {
+                        let messages = pull
+                            .msgs
+                            .into_iter()
+                            .map(|m| to_message(&conv, m, notification))
+                            .collect();
+                        out.insert(
+                            conv,
+                            Pulled {
+                                messages,
+                                is_end: pull.is_end,
+                                end_seq: pull.end_seq,
+                            },
+                        );
+                    }
+                }
+                Ok(out)
+            }),
+        },
+        // 1001, and anything else the sync asked.
+        _ => SyncInput::Newest(result.and_then(|d| {
+            pb::GetMaxSeqResp::decode(&d[..])
+                .map(|r| r.max_seqs)
+                .map_err(|e| undecodable("GetNewestSeq", e))
+        })),
+    }
+}
+
+/// The conversation IDs of a 1007 request that fit in one frame; the others get their
+/// list entry with their next message.
+fn fit_ids(mut ids: Vec<String>) -> Vec<String> {
+    let mut bytes = 0;
+    let keep = ids
+        .iter()
+        .take_while(|id| {
+            bytes += id.len() + 3;
+            bytes <= crate::session::sync::MAX_PULL_PAYLOAD
+        })
+        .count();
+    ids.truncate(keep);
+    ids
 }

@@ -14,8 +14,9 @@
 //!   dropped; the next one → committed and delivered; beyond → held, the gap pulled,
 //!   then released in order;
 //! - the first login of a user on a device (no store yet) sets each cursor to the
-//!   server's newest seq (the baseline) and stores each conversation's newest message
-//!   (1007) for the conversation list; nothing older is delivered;
+//!   server's newest seq (the baseline) — or to just before the first message pushed
+//!   live since the login, if that is lower — and stores each conversation's newest
+//!   message (1007) for the conversation list; nothing older is delivered;
 //! - a failed page fails the sync (one `SyncFailed`) and retries with backoff; a page
 //!   that times out, or whose connection drops while it is in flight (an overflowing
 //!   reply closes the connection), halves the page size for the rest of the session.
@@ -28,7 +29,11 @@ use std::{
 };
 
 use super::events::ImEvent;
-use crate::{error::ImError, model::Message};
+use crate::{
+    error::ImError,
+    model::Message,
+    store::{Cursor, Page},
+};
 
 /// The most seqs one pull asks for.
 pub(crate) const PAGE_SEQS: usize = 100;
@@ -38,13 +43,6 @@ pub(crate) const MAX_PULL_PAYLOAD: usize = 36_000;
 const RETRY_BASE: Duration = Duration::from_millis(500);
 const RETRY_CAP: Duration = Duration::from_secs(30);
 
-/// What the store knows of one conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Cursor {
-    /// Every seq at or below this is resolved (stored, or known to be absent).
-    pub synced_seq: i64,
-}
-
 /// One conversation's part of a 1005 reply.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Pulled {
@@ -52,17 +50,6 @@ pub(crate) struct Pulled {
     pub messages: Vec<Message>,
     pub is_end: bool,
     pub end_seq: i64,
-}
-
-/// What one commit writes in one transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Page {
-    pub messages: Vec<Message>,
-    /// Stored as delivered (baseline rows: kept for the conversation list, never delivered).
-    pub delivered: bool,
-    /// New cursors (never lower than the stored ones).
-    pub cursors: Vec<(String, i64)>,
-    pub baseline_done: bool,
 }
 
 #[derive(Debug)]
@@ -97,7 +84,9 @@ pub(crate) enum SyncEffect {
     /// 1001 for the user.
     RequestNewest,
     /// 1007 for these conversations.
-    RequestLast { conversation_ids: Vec<String> },
+    RequestLast {
+        conversation_ids: Vec<String>,
+    },
     /// 1005, ascending.
     Pull {
         id: u64,
@@ -116,6 +105,11 @@ pub(crate) enum SyncEffect {
     RetryIn(Duration),
 }
 
+/// The ranges one pull asked: conversation, first and last seq.
+type Asked = Vec<(String, i64, i64)>;
+/// Cursor moves a commit makes once it succeeded.
+type Moves = Vec<(String, i64)>;
+
 #[derive(Debug)]
 enum Phase {
     Idle,
@@ -126,7 +120,7 @@ enum Phase {
     /// Pulling towards these maxima; a page may be in flight (its id and the ranges asked).
     Pulling {
         targets: BTreeMap<String, i64>,
-        in_flight: Option<(u64, Vec<(String, i64, i64)>)>,
+        in_flight: Option<(u64, Asked)>,
     },
 }
 
@@ -135,7 +129,9 @@ enum Phase {
 enum Commit {
     Baseline,
     /// A pull page: targets finished by the server's isEnd.
-    Page { done: Vec<String> },
+    Page {
+        done: Vec<String>,
+    },
     Pushes,
 }
 
@@ -148,7 +144,7 @@ pub(crate) struct Sync {
     dirty: bool,
     /// Pushes beyond their conversation's next seq, waiting for the gap to be pulled.
     held: BTreeMap<String, BTreeMap<i64, Message>>,
-    pending: Option<(u64, Commit, Vec<(String, i64)>)>,
+    pending: Option<(u64, Commit, Moves)>,
     page_seqs: usize,
     failures: u32,
     next_id: u64,
@@ -174,6 +170,7 @@ impl Sync {
     }
 
     /// The page size in use (halved after a page timed out or lost its connection).
+    #[cfg(test)]
     pub fn page_seqs(&self) -> usize {
         self.page_seqs
     }
@@ -199,10 +196,19 @@ impl Sync {
             SyncInput::Offline => {
                 self.online = false;
                 if !matches!(self.phase, Phase::Idle) {
-                    if matches!(self.phase, Phase::Pulling { in_flight: Some(_), .. }) {
+                    if matches!(
+                        self.phase,
+                        Phase::Pulling {
+                            in_flight: Some(_),
+                            ..
+                        }
+                    ) {
                         self.halve();
                     }
-                    self.fail(&ImError::network("the connection ended during the sync"), false);
+                    self.fail(
+                        &ImError::network("the connection ended during the sync"),
+                        false,
+                    );
                 }
             }
             SyncInput::Trigger | SyncInput::RetryDue => self.trigger(),
@@ -280,14 +286,18 @@ impl Sync {
             .into_iter()
             .filter(|m| m.seq > 0 && max.get(&m.conversation_id).is_some_and(|&x| m.seq <= x))
             .filter(|m| !is_placeholder(m))
+            .filter(|m| !self.held.contains_key(&m.conversation_id))
             .collect();
-        let cursors: Vec<(String, i64)> = sorted_keys(max)
-            .into_iter()
-            .map(|c| {
-                let m = max[&c];
-                (c, m)
-            })
-            .collect();
+        // The baseline is the server's newest seq, or just before the first message
+        // pushed live since the login, whichever is lower: what arrived live is delivered.
+        let mut base: BTreeMap<String, i64> = max.iter().map(|(c, m)| (c.clone(), *m)).collect();
+        for (conv, held) in &self.held {
+            if let Some((&first, _)) = held.first_key_value() {
+                let b = base.entry(conv.clone()).or_insert(first - 1);
+                *b = (*b).min(first - 1);
+            }
+        }
+        let cursors: Vec<(String, i64)> = base.into_iter().collect();
         let page = Page {
             messages,
             delivered: true,
@@ -508,7 +518,13 @@ impl Sync {
             }
             Commit::Pushes => {
                 if !self.release_held(false)
-                    && matches!(self.phase, Phase::Pulling { in_flight: None, .. })
+                    && matches!(
+                        self.phase,
+                        Phase::Pulling {
+                            in_flight: None,
+                            ..
+                        }
+                    )
                 {
                     self.next_page();
                 }

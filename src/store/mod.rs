@@ -38,8 +38,6 @@
 //! (`<name>-check`); the next open then runs `quick_check`, and sets the file aside if it
 //! fails. Other errors (I/O, permissions, locks) never set a file aside.
 
-#![allow(dead_code)] // used by the session in the next commit
-
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -86,17 +84,11 @@ pub(crate) struct Cursor {
     pub cap_seq: i64,
 }
 
-/// One entry of the cached conversation list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Conversation {
-    pub conversation_id: String,
-    pub synced_seq: i64,
-    /// The stored message with the highest seq, if any.
-    pub latest: Option<Message>,
-}
+/// One entry of the cached conversation list (the exported record).
+pub(crate) use crate::model::Conversation;
 
 /// What one page commits, in one transaction.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Page {
     /// Inserted (seq ≥ 1); a `(conversation_id, seq)` already stored is ignored.
     pub messages: Vec<Message>,
@@ -327,6 +319,7 @@ impl Store {
     }
 
     /// Sets a conversation's `cap_seq` (creating its cursor row if needed).
+    #[cfg(test)]
     pub fn set_cap(&self, conversation_id: &str, cap_seq: i64) -> Result<(), ImError> {
         let conn = self.lock();
         conn.prepare_cached(
@@ -489,6 +482,7 @@ impl Store {
     }
 
     /// The database's size in pages (for [`Store::limit_pages`]).
+    #[cfg(test)]
     pub fn page_count(&self) -> Result<u32, ImError> {
         let conn = self.lock();
         conn.query_row("PRAGMA page_count", [], |r| r.get(0))

@@ -22,6 +22,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// One listener event, as recorded (a batch of messages is recorded message by message,
 /// each batch also once as `Batch(n)`).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // a test recorder: clarity over size
 pub enum Ev {
     Connecting,
     ConnectSuccess,
@@ -32,12 +33,23 @@ pub enum Ev {
     Message(Message),
     Batch(usize),
     State(SessionState),
+    SyncStarted,
+    SyncFinished,
+    SyncFailed(i32, String),
 }
 
 impl Ev {
-    /// The OpenIM connection callbacks only (no state changes, no messages).
+    /// The OpenIM connection callbacks only (no state changes, messages or sync events).
     pub fn is_connection_callback(&self) -> bool {
-        !matches!(self, Ev::State(_) | Ev::Message(_) | Ev::Batch(_))
+        !matches!(
+            self,
+            Ev::State(_)
+                | Ev::Message(_)
+                | Ev::Batch(_)
+                | Ev::SyncStarted
+                | Ev::SyncFinished
+                | Ev::SyncFailed(..)
+        )
     }
 }
 
@@ -188,6 +200,9 @@ impl ImListener for Recorder {
                 }
             }
             ImEvent::StateChanged { state } => self.push(Ev::State(state)),
+            ImEvent::SyncStarted => self.push(Ev::SyncStarted),
+            ImEvent::SyncFinished => self.push(Ev::SyncFinished),
+            ImEvent::SyncFailed { code, detail } => self.push(Ev::SyncFailed(code, detail)),
         }
     }
 }

@@ -29,6 +29,13 @@ fn msg(seq: i64) -> Message {
     }
 }
 
+fn store_opened() -> Input {
+    Input::StoreOpened(Ok(SyncInput::Loaded {
+        cursors: Default::default(),
+        baseline_done: true,
+    }))
+}
+
 fn login(id: &str, ticket: u64) -> Input {
     Input::Login {
         user_id: id.into(),
@@ -67,6 +74,7 @@ fn spell_one(e: &Effect) -> String {
                     messages.iter().map(|m| m.seq).collect::<Vec<_>>()
                 ),
                 ImEvent::UserTokenInvalid { .. } => format!("token_invalid e{epoch}"),
+                ImEvent::SyncFailed { code, .. } => format!("sync_failed {code} e{epoch}"),
                 other => format!("{other:?} e{epoch}"),
             },
             Effect::Silence { before } => format!("silence <{before}"),
@@ -92,6 +100,13 @@ fn spell_one(e: &Effect) -> String {
             Effect::Probe => "probe".into(),
             Effect::LogoutDone => "logout done".into(),
             Effect::Stop => "stop".into(),
+            Effect::OpenStore { user_id } => format!("open store {user_id}"),
+            Effect::DeliverStored { epoch } => format!("deliver stored e{epoch}"),
+            Effect::Commit { deliver, .. } => format!(
+                "commit deliver{:?}",
+                deliver.iter().map(|m| m.seq).collect::<Vec<_>>()
+            ),
+            Effect::Sync(e) => format!("sync {e:?}"),
         })
         .next()
         .unwrap()
@@ -101,6 +116,8 @@ fn spell_one(e: &Effect) -> String {
 #[derive(Debug, Clone, Copy)]
 enum At {
     LoggedOut,
+    /// Logging in, the store not opened yet.
+    Opening,
     /// Logging in, the first dial running.
     Dialing,
     /// Logging in, connected, the user-info call running.
@@ -129,8 +146,12 @@ impl Run {
             t0: Instant::now(),
         };
         let dial_failed = || Input::DialFailed(DialError::Network("refused".into()));
+        if let At::Opening = state {
+            r.m.handle(r.t0, login("alice", 1));
+            return r;
+        }
         let steps: Vec<Input> = match state {
-            At::LoggedOut => vec![],
+            At::LoggedOut | At::Opening => vec![],
             At::Dialing => vec![login("alice", 1)],
             At::Fetching => vec![login("alice", 1), Input::Connected],
             At::LoginWaiting => vec![login("alice", 1), dial_failed()],
@@ -165,7 +186,16 @@ impl Run {
             ],
         };
         for input in steps {
+            let opens = matches!(input, Input::Login { .. });
+            let logs_in = matches!(input, Input::UserFetched(Ok(_)));
             r.m.handle(r.t0, input);
+            if opens {
+                r.m.handle(r.t0, store_opened());
+            }
+            if logs_in {
+                // The first sync finds nothing missing.
+                r.m.handle(r.t0, Input::Sync(SyncInput::Newest(Ok(Default::default()))));
+            }
         }
         r
     }
@@ -193,9 +223,28 @@ fn logging_in() {
                 "deadline 5000ms",
                 "state LoggingIn/Connecting/LoginStarted e1",
                 "Connecting e1",
-                "dial Some(\"op2\") bg=false",
+                "open store alice",
             ],
         ),
+        (
+            At::Opening,
+            store_opened(),
+            &["dial Some(\"op1\") bg=false"],
+        ),
+        (
+            At::Opening,
+            Input::StoreOpened(Err(ImError::Storage {
+                detail: "/data/x: read-only".into(),
+            })),
+            &[
+                "connect_failed 19003 e1",
+                "close",
+                "state LoggedOut/Disconnected/LoginFailed e1",
+                "attempt over",
+                "answer #1 err 19003",
+            ],
+        ),
+        (At::Dialing, store_opened(), &[]),
         (At::Dialing, login("bob", 2), &["answer #2 err 10102"]),
         (At::Fetching, login("alice", 2), &["answer #2 err 10102"]),
         (At::Online, login("alice", 2), &["answer #2 ok alice"]),
@@ -209,7 +258,7 @@ fn logging_in() {
                 "deadline 5000ms",
                 "state LoggingIn/Connecting/LoginStarted e2",
                 "Connecting e2",
-                "dial Some(\"op2\") bg=false",
+                "open store bob",
             ],
         ),
         (At::Dialing, Input::Connected, &["fetch op1"]),
@@ -220,7 +269,10 @@ fn logging_in() {
                 "attempt over",
                 "state LoggedIn/Connected/LoggedIn e1",
                 "ConnectSuccess e1",
+                "deliver stored e1",
                 "answer #1 ok alice",
+                "SyncStarted e1",
+                "sync RequestNewest",
             ],
         ),
         (
@@ -435,7 +487,7 @@ fn staying_connected() {
         (
             At::Online,
             Input::NetworkChanged { available: true },
-            &["probe"],
+            &["probe", "SyncStarted e1", "sync RequestNewest"],
         ),
         (At::Online, Input::NetworkChanged { available: false }, &[]),
         (At::Dialing, Input::NetworkChanged { available: false }, &[]),
@@ -517,7 +569,7 @@ fn pushes_are_delivered_only_to_a_logged_in_session() {
         (
             At::Online,
             Input::Pushed(vec![msg(1), msg(2)]),
-            &["messages [1, 2] e1"],
+            &["commit deliver[1, 2]"],
         ),
         (At::Online, Input::Pushed(vec![]), &[]),
         (At::LoggedOut, Input::Pushed(vec![msg(1)]), &[]),
@@ -527,9 +579,16 @@ fn pushes_are_delivered_only_to_a_logged_in_session() {
     let mut r = Run::at(At::Fetching);
     r.feed(Duration::ZERO, Input::Pushed(vec![msg(4)]));
     let got = r.feed(Duration::ZERO, Input::UserFetched(Ok(user("alice"))));
+    // (stored-but-undelivered ones first, then the sync; msg(4) is beyond a gap: held)
     assert_eq!(
-        got[2..4],
-        ["ConnectSuccess e1".to_string(), "messages [4] e1".into()]
+        got[2..],
+        [
+            "ConnectSuccess e1".to_string(),
+            "deliver stored e1".into(),
+            "answer #1 ok alice".into(),
+            "SyncStarted e1".into(),
+            "sync RequestNewest".into(),
+        ]
     );
 }
 
@@ -568,8 +627,9 @@ fn background_and_foreground() {
     // The flag rides on the next dial.
     let mut r = Run::at(At::LoggedOut);
     r.feed(Duration::ZERO, Input::SetBackground { background: true });
-    let got = r.feed(Duration::ZERO, login("alice", 2));
-    assert_eq!(got.last().unwrap(), "dial Some(\"op2\") bg=true");
+    r.feed(Duration::ZERO, login("alice", 2));
+    let got = r.feed(Duration::ZERO, store_opened());
+    assert_eq!(got, ["dial Some(\"op2\") bg=true"]);
 }
 
 #[test]
@@ -577,6 +637,7 @@ fn tokens_are_scrubbed_from_failure_texts() {
     let mut m = machine();
     let t = Instant::now();
     m.handle(t, login("alice", 1));
+    m.handle(t, store_opened());
     let fx = m.handle(
         t,
         Input::DialFailed(DialError::Network("reset on tok-alice".into())),

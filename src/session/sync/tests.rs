@@ -26,7 +26,15 @@ fn loaded(cursors: &[(&str, i64)]) -> Sync {
     s.handle(SyncInput::Loaded {
         cursors: cursors
             .iter()
-            .map(|(c, n)| (c.to_string(), Cursor { synced_seq: *n }))
+            .map(|(c, n)| {
+                (
+                    c.to_string(),
+                    Cursor {
+                        synced_seq: *n,
+                        cap_seq: 0,
+                    },
+                )
+            })
             .collect(),
         baseline_done: true,
     });
@@ -112,7 +120,10 @@ fn the_first_login_takes_the_baseline_and_delivers_nothing_older() {
     s.handle(SyncInput::Online);
     let fx = s.handle(SyncInput::Newest(Ok(maxes(&[("si_a_b", 7), ("sg_g", 3)]))));
     assert_eq!(spell(&fx), ["1007 [\"sg_g\", \"si_a_b\"]"]);
-    let fx = s.handle(SyncInput::LastMessages(Ok(vec![m("si_a_b", 7), m("sg_g", 3)])));
+    let fx = s.handle(SyncInput::LastMessages(Ok(vec![
+        m("si_a_b", 7),
+        m("sg_g", 3),
+    ])));
     assert_eq!(
         spell(&fx),
         ["commit#1 store[7, 3] cursors[(\"sg_g\", 3), (\"si_a_b\", 7)] deliver[] baseline"]
@@ -124,7 +135,10 @@ fn the_first_login_takes_the_baseline_and_delivers_nothing_older() {
     assert_eq!(ok(&mut s, &fx), ["SyncFinished"]);
     // Then the next message is delivered.
     let fx = s.handle(SyncInput::Pushed(vec![m("si_a_b", 8)]));
-    assert_eq!(spell(&fx), ["commit#2 store[8] cursors[(\"si_a_b\", 8)] deliver[8]"]);
+    assert_eq!(
+        spell(&fx),
+        ["commit#2 store[8] cursors[(\"si_a_b\", 8)] deliver[8]"]
+    );
 }
 
 #[test]
@@ -221,7 +235,10 @@ fn replies_resolve_by_the_servers_rules() {
         // A left group's cap: nothing, isEnd with endSeq 2.
         ("c".into(), part(vec![], true, 2)),
         // Min seq raised to 7: 7..9 come back.
-        ("d".into(), part(vec![m("d", 7), m("d", 8), m("d", 9)], false, 0)),
+        (
+            "d".into(),
+            part(vec![m("d", 7), m("d", 8), m("d", 9)], false, 0),
+        ),
     ]);
     let c = s.handle(SyncInput::Pulled {
         id: 1,
@@ -248,7 +265,10 @@ fn a_left_group_costs_one_request_per_sync() {
             result: Ok(reply),
         });
         assert_eq!(ok(&mut s, &c), ["SyncFinished"]);
-        assert_eq!(spell(&s.handle(SyncInput::Trigger)), ["SyncStarted", "1001"]);
+        assert_eq!(
+            spell(&s.handle(SyncInput::Trigger)),
+            ["SyncStarted", "1001"]
+        );
     }
 }
 
@@ -266,7 +286,10 @@ fn a_failed_page_moves_nothing_and_retries_with_backoff() {
         });
         assert_eq!(spell(&f)[0], "failed 500");
         retries.push(spell(&f)[1].clone());
-        assert_eq!(spell(&s.handle(SyncInput::RetryDue)), ["SyncStarted", "1001"]);
+        assert_eq!(
+            spell(&s.handle(SyncInput::RetryDue)),
+            ["SyncStarted", "1001"]
+        );
     }
     assert_eq!(retries, ["retry 500ms", "retry 1000ms", "retry 2000ms"]);
     // The next sync asks from the same cursor and completes.
@@ -279,7 +302,10 @@ fn a_failed_page_moves_nothing_and_retries_with_backoff() {
         id: id_of(&fx),
         result: Ok(reply),
     });
-    assert_eq!(spell(&c)[0], "commit#5 store[3, 4, 5] cursors[(\"a\", 5)] deliver[3, 4, 5]");
+    assert_eq!(
+        spell(&c)[0],
+        "commit#5 store[3, 4, 5] cursors[(\"a\", 5)] deliver[3, 4, 5]"
+    );
 }
 
 #[test]
@@ -334,12 +360,18 @@ fn pushes_follow_the_cursor_rules() {
     let fx = s.handle(SyncInput::Newest(Ok(maxes(&[("a", 4)]))));
     assert_eq!(spell(&fx), ["SyncFinished"]);
     // seq 0: delivered, not stored.
-    assert_eq!(spell(&s.handle(SyncInput::Pushed(vec![m("a", 0)]))), ["deliver[0]"]);
+    assert_eq!(
+        spell(&s.handle(SyncInput::Pushed(vec![m("a", 0)]))),
+        ["deliver[0]"]
+    );
     // A duplicate: nothing.
     assert!(s.handle(SyncInput::Pushed(vec![m("a", 4)])).is_empty());
     // The next: stored and delivered.
     let fx = s.handle(SyncInput::Pushed(vec![m("a", 5)]));
-    assert_eq!(spell(&fx), ["commit#1 store[5] cursors[(\"a\", 5)] deliver[5]"]);
+    assert_eq!(
+        spell(&fx),
+        ["commit#1 store[5] cursors[(\"a\", 5)] deliver[5]"]
+    );
     assert!(ok(&mut s, &fx).is_empty());
     // A duplicate of it, racing: nothing.
     assert!(s.handle(SyncInput::Pushed(vec![m("a", 5)])).is_empty());
@@ -359,7 +391,10 @@ fn a_push_beyond_a_gap_is_held_until_the_gap_is_pulled() {
     assert_eq!(spell(&fx), ["pull#1 a:5..7"]);
     // 5 is pushed meanwhile: stored and delivered at once.
     let p = s.handle(SyncInput::Pushed(vec![m("a", 5)]));
-    assert_eq!(spell(&p), ["commit#2 store[5] cursors[(\"a\", 5)] deliver[5]"]);
+    assert_eq!(
+        spell(&p),
+        ["commit#2 store[5] cursors[(\"a\", 5)] deliver[5]"]
+    );
     ok(&mut s, &p);
     // The reply brings 5, 6, 7: only 6 and 7 are new.
     let c = s.handle(SyncInput::Pulled {
@@ -369,7 +404,10 @@ fn a_push_beyond_a_gap_is_held_until_the_gap_is_pulled() {
             part(vec![m("a", 5), m("a", 6), m("a", 7)], false, 0),
         )])),
     });
-    assert_eq!(spell(&c), ["commit#3 store[6, 7] cursors[(\"a\", 7)] deliver[6, 7]"]);
+    assert_eq!(
+        spell(&c),
+        ["commit#3 store[6, 7] cursors[(\"a\", 7)] deliver[6, 7]"]
+    );
     // The held 7 is now below the cursor: dropped, not delivered twice. A second sync
     // runs (the push marked the first dirty) and finds nothing.
     assert_eq!(ok(&mut s, &c), ["SyncFinished", "SyncStarted", "1001"]);
@@ -397,8 +435,14 @@ fn a_held_push_beyond_a_hole_the_server_cannot_fill_is_still_delivered() {
         result: Ok(HashMap::from([("n_a_b".into(), part(vec![], true, 0))])),
     });
     assert_eq!(spell(&c), ["commit#2 store[] cursors[] deliver[]"]);
-    let j = s.handle(SyncInput::Committed { id: 2, result: Ok(()) });
-    assert_eq!(spell(&j), ["commit#3 store[3] cursors[(\"n_a_b\", 3)] deliver[3]"]);
+    let j = s.handle(SyncInput::Committed {
+        id: 2,
+        result: Ok(()),
+    });
+    assert_eq!(
+        spell(&j),
+        ["commit#3 store[3] cursors[(\"n_a_b\", 3)] deliver[3]"]
+    );
     assert_eq!(ok(&mut s, &j), ["SyncFinished"]);
 }
 
@@ -421,7 +465,9 @@ fn a_trigger_during_a_sync_runs_another_after_it() {
 fn every_sync_has_one_start_and_one_end() {
     let mut s = loaded(&[("a", 0)]);
     let mut fx = spell(&s.handle(SyncInput::Online));
-    fx.extend(spell(&s.handle(SyncInput::Newest(Err(ImError::timeout("x"))))));
+    fx.extend(spell(
+        &s.handle(SyncInput::Newest(Err(ImError::timeout("x")))),
+    ));
     fx.extend(spell(&s.handle(SyncInput::RetryDue)));
     fx.extend(spell(&s.handle(SyncInput::Offline)));
     fx.extend(spell(&s.handle(SyncInput::Online)));
@@ -432,4 +478,27 @@ fn every_sync_has_one_start_and_one_end() {
         .filter(|e| *e == "SyncFinished" || e.starts_with("failed"))
         .count();
     assert_eq!((starts, ends), (3, 3), "{fx:?}");
+}
+
+#[test]
+fn a_message_pushed_live_during_the_baseline_is_delivered() {
+    let mut s = Sync::new();
+    s.handle(SyncInput::Loaded {
+        cursors: HashMap::new(),
+        baseline_done: false,
+    });
+    s.handle(SyncInput::Online);
+    // Pushed before 1001 answers; the server's max already counts it.
+    assert!(s.handle(SyncInput::Pushed(vec![m("si_a_b", 6)])).is_empty());
+    s.handle(SyncInput::Newest(Ok(maxes(&[("si_a_b", 6), ("sg_g", 2)]))));
+    let fx = s.handle(SyncInput::LastMessages(Ok(vec![
+        m("si_a_b", 6),
+        m("sg_g", 2),
+    ])));
+    assert_eq!(
+        spell(&fx),
+        ["commit#1 store[2] cursors[(\"sg_g\", 2), (\"si_a_b\", 5)] deliver[] baseline"]
+    );
+    let r = ok(&mut s, &fx);
+    assert_eq!(r, ["commit#2 store[6] cursors[(\"si_a_b\", 6)] deliver[6]"]);
 }

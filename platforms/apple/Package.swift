@@ -1,5 +1,6 @@
-// swift-tools-version:5.10
-// 5.10, not 5.9: the code UniFFI 0.32 generates uses `nonisolated(unsafe)` (Swift 5.10, Xcode 15.3).
+// swift-tools-version:6.0
+// 6.0 (Xcode 16): per-target Swift language modes (`swiftLanguageMode`); both targets are Swift 6.
+// (The code UniFFI 0.32 generates needs at least 5.10: it uses `nonisolated(unsafe)`.)
 
 import PackageDescription
 
@@ -21,7 +22,14 @@ import PackageDescription
 //
 // and keep `Sources/ImBridge/Generated/ImBridge.swift` from the same commit: the bindings check,
 // when the library loads, that they match it (contract version and one checksum per API item).
+#if os(Linux)
+// Linux only (CI and `./test-linux.sh`; there is no XCFramework there): the host-built
+// target/debug/libimbridge.so. The module map in Linux/ImBridgeFFI names the header that
+// test-linux.sh generates into target/apple-linux, and links `imbridge` (the script passes -L).
+let ffi: Target = .systemLibrary(name: "ImBridgeFFI", path: "Linux/ImBridgeFFI")
+#else
 let ffi: Target = .binaryTarget(name: "ImBridgeFFI", path: "ImBridgeFFI.xcframework")
+#endif
 
 let package = Package(
     name: "ImBridge",
@@ -37,17 +45,20 @@ let package = Package(
             name: "ImBridge",
             dependencies: ["ImBridgeFFI"],
             path: "Sources/ImBridge",
+            swiftSettings: [.swiftLanguageMode(.v6)],
             linkerSettings: [
-                // What Rust's std needs besides libSystem (`--print native-static-libs`).
-                .linkedLibrary("iconv"),
+                // What Rust's std needs besides libSystem (`--print native-static-libs`); on
+                // Linux, glibc has iconv and the shared libimbridge names its own libraries.
+                .linkedLibrary("iconv", .when(platforms: [.iOS, .macOS])),
             ]
         ),
         // `swift test` on a Mac: needs the XCFramework (at least its macOS slice) and the dev
-        // gateway binary (target/debug/imbridge-devserver). See README.md.
+        // gateway binary (target/debug/imbridge-devserver). On Linux: ./test-linux.sh.
         .testTarget(
             name: "ImBridgeTests",
             dependencies: ["ImBridge"],
-            path: "Tests/ImBridgeTests"
+            path: "Tests/ImBridgeTests",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )

@@ -81,6 +81,12 @@ remove_root() {
   rm -rf --one-file-system "$swift_root"
 }
 trap unmount_all EXIT
+trap 'exit 130' INT TERM   # so that the EXIT trap runs when the run is interrupted too
+
+# One run at a time per chroot: another run's EXIT trap would unmount what this one uses.
+mkdir -p "$(dirname "$swift_root")"
+exec 9>"$swift_root.lock"
+flock 9
 
 # The Debian mirror the host's own apt sources name (one-line or deb822 format).
 host_mirror() {
@@ -105,7 +111,6 @@ if [ "$(cat "$ready" 2>/dev/null)" != "$recipe" ]; then
       || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
   fi
   log "debootstrap --variant=minbase trixie $swift_root $mirror"
-  mkdir -p "$(dirname "$swift_root")"
   debootstrap --variant=minbase trixie "$swift_root" "$mirror" >"$swift_root.debootstrap.log" 2>&1 \
     || { tail -n 20 "$swift_root.debootstrap.log" >&2; exit 1; }
   rm -f "$swift_root.debootstrap.log"

@@ -27,8 +27,12 @@ import PackageDescription
 // target/debug/libimbridge.so. The module map in Linux/ImBridgeFFI names the header that
 // test-linux.sh generates into target/apple-linux, and links `imbridge` (the script passes -L).
 let ffi: Target = .systemLibrary(name: "ImBridgeFFI", path: "Linux/ImBridgeFFI")
+// The shared library names the system libraries it needs itself (glibc has iconv).
+let rustStd: [LinkerSetting] = []
 #else
 let ffi: Target = .binaryTarget(name: "ImBridgeFFI", path: "ImBridgeFFI.xcframework")
+// What Rust's std needs besides libSystem (`--print native-static-libs`).
+let rustStd: [LinkerSetting] = [.linkedLibrary("iconv")]
 #endif
 
 let package = Package(
@@ -46,11 +50,7 @@ let package = Package(
             dependencies: ["ImBridgeFFI"],
             path: "Sources/ImBridge",
             swiftSettings: [.swiftLanguageMode(.v6)],
-            linkerSettings: [
-                // What Rust's std needs besides libSystem (`--print native-static-libs`); on
-                // Linux, glibc has iconv and the shared libimbridge names its own libraries.
-                .linkedLibrary("iconv", .when(platforms: [.iOS, .macOS])),
-            ]
+            linkerSettings: rustStd
         ),
         // `swift test` on a Mac: needs the XCFramework (at least its macOS slice) and the dev
         // gateway binary (target/debug/imbridge-devserver). On Linux: ./test-linux.sh.

@@ -24,11 +24,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 swift_root=${IMBRIDGE_SWIFT_ROOT:-/var/cache/imbridge-swift-root}
+swift_root=${swift_root%/}
+# It may be removed and redone: an absolute path of its own, never / itself.
+case "$swift_root" in /?*) ;; *) echo "IMBRIDGE_SWIFT_ROOT must be an absolute path, not '$swift_root'" >&2; exit 2 ;; esac
 # Written into the chroot as its last step; a chroot without this exact line is redone.
 recipe="debootstrap minbase trixie + swiftlang libc6-dev, v1"
 ready="$swift_root/.imbridge-ready"
 
-case "${1:-}" in -h|--help) sed -n '2,22p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,21p' "$0"; exit 0 ;; esac
 [ "$(uname -s)" = Linux ] || { echo "test-linux.sh is for Linux; on a Mac run: swift test" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "test-linux.sh needs root (debootstrap, chroot, mount)" >&2; exit 2; }
 

@@ -140,8 +140,11 @@ fi
 
 # --- 5. swift test --------------------------------------------------------------------------------
 # Build products under target/ (not platforms/apple/.build, which a Mac sharing this checkout
-# would use). -L/-rpath: where the systemLibrary's `link "imbridge"` finds libimbridge.so.
+# would use). -warnings-as-errors: the package builds without diagnostics (Swift 6 mode, set per
+# target in Package.swift), and a warning must not pass just because an incremental build did
+# not recompile its file. -L/-rpath: where the systemLibrary's `link "imbridge"` finds
+# libimbridge.so. Swift Testing is off: the suite is XCTest.
 log "swift test (platforms/apple, $(in_root swift --version 2>/dev/null | head -n 1))"
 in_root sh -c 'cd "$1" && shift && exec swift test "$@"' sh "$here" \
-  --scratch-path "$root/target/swift-build" --disable-swift-testing \
+  --scratch-path "$root/target/swift-build" --disable-swift-testing -Xswiftc -warnings-as-errors \
   -Xlinker -L"$lib_dir" -Xlinker -rpath -Xlinker "$lib_dir" "$@"

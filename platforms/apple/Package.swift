@@ -1,5 +1,6 @@
-// swift-tools-version:5.10
-// 5.10, not 5.9: the code UniFFI 0.32 generates uses `nonisolated(unsafe)` (Swift 5.10, Xcode 15.3).
+// swift-tools-version:6.0
+// 6.0 (Xcode 16): per-target Swift language modes (`swiftLanguageMode`); both targets are Swift 6.
+// (The code UniFFI 0.32 generates needs at least 5.10: it uses `nonisolated(unsafe)`.)
 
 import PackageDescription
 
@@ -21,7 +22,18 @@ import PackageDescription
 //
 // and keep `Sources/ImBridge/Generated/ImBridge.swift` from the same commit: the bindings check,
 // when the library loads, that they match it (contract version and one checksum per API item).
+#if os(Linux)
+// Linux only (CI and `./test-linux.sh`; there is no XCFramework there): the host-built
+// target/debug/libimbridge.so. The module map in Linux/ImBridgeFFI names the header that
+// test-linux.sh generates into target/apple-linux, and links `imbridge` (the script passes -L).
+let ffi: Target = .systemLibrary(name: "ImBridgeFFI", path: "Linux/ImBridgeFFI")
+// The shared library names the system libraries it needs itself (glibc has iconv).
+let rustStd: [LinkerSetting] = []
+#else
 let ffi: Target = .binaryTarget(name: "ImBridgeFFI", path: "ImBridgeFFI.xcframework")
+// What Rust's std needs besides libSystem (`--print native-static-libs`).
+let rustStd: [LinkerSetting] = [.linkedLibrary("iconv")]
+#endif
 
 let package = Package(
     name: "ImBridge",
@@ -37,17 +49,16 @@ let package = Package(
             name: "ImBridge",
             dependencies: ["ImBridgeFFI"],
             path: "Sources/ImBridge",
-            linkerSettings: [
-                // What Rust's std needs besides libSystem (`--print native-static-libs`).
-                .linkedLibrary("iconv"),
-            ]
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            linkerSettings: rustStd
         ),
         // `swift test` on a Mac: needs the XCFramework (at least its macOS slice) and the dev
-        // gateway binary (target/debug/imbridge-devserver). See README.md.
+        // gateway binary (target/debug/imbridge-devserver). On Linux: ./test-linux.sh.
         .testTarget(
             name: "ImBridgeTests",
             dependencies: ["ImBridge"],
-            path: "Tests/ImBridgeTests"
+            path: "Tests/ImBridgeTests",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )

@@ -13,8 +13,8 @@
 #                                                        # SwiftPM checksum (for a release)
 #
 # Needs a Mac with Xcode (xcodebuild, lipo, the iOS and macOS SDKs) and rustup. Every library is
-# built with --features oslog (unified logging). Nothing here runs on Linux: CI checks the
-# bindings there with check-bindings.sh instead.
+# built with --features oslog (unified logging). Nothing here runs on Linux: there, CI compiles
+# the package against the host library and runs its tests with test-linux.sh instead.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,7 +52,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     for m in "${missing[@]}"; do echo "  - $m"; done
     echo "It needs a Mac with Xcode 15.3 or later (xcode-select --install is not enough:"
     echo "xcodebuild -create-xcframework and the iOS SDKs come with Xcode) and rustup."
-    echo "On Linux, platforms/apple/check-bindings.sh checks the bindings against the host library."
+    echo "On Linux, platforms/apple/test-linux.sh builds and tests the package against the host library."
   } >&2
   exit 1
 fi

@@ -102,9 +102,15 @@ final class EventBroadcaster: ImListener, @unchecked Sendable {
     func finish() {
         deliver(evenIfSilenced: true) { broadcaster in
             broadcaster.finished = true
-            broadcaster.stateStreams.finishAll()
-            broadcaster.messageStreams.finishAll()
-            broadcaster.eventStreams.finishAll()
+            // Taken out first, finished after: each finish() runs that stream's onTermination
+            // (removeStream) right here, which must not happen inside a mutating access to the
+            // same property (StreamFanOut.removeAll).
+            let states = broadcaster.stateStreams.removeAll()
+            let messages = broadcaster.messageStreams.removeAll()
+            let events = broadcaster.eventStreams.removeAll()
+            states.forEach { $0.finish() }
+            messages.forEach { $0.finish() }
+            events.forEach { $0.finish() }
         }
     }
 

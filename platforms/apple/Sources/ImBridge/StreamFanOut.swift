@@ -18,12 +18,12 @@ struct StreamFanOut<Element: Sendable> {
         }
     }
 
-    /// Ends every stream (their `for await` loops finish after the values already buffered).
-    mutating func finishAll() {
-        let all = continuations.values
-        continuations = [:]
-        for continuation in all {
-            continuation.finish()
-        }
+    /// Removes every stream and returns them, for the caller to `finish()` once this access has
+    /// ended: finishing runs a stream's `onTermination` at once, which removes it from here
+    /// again, and that nested access to the same `StreamFanOut` would trap (Swift's exclusivity
+    /// check: "Simultaneous accesses … Fatal access conflict detected").
+    mutating func removeAll() -> [AsyncStream<Element>.Continuation] {
+        defer { continuations = [:] }
+        return Array(continuations.values)
     }
 }

@@ -1,6 +1,11 @@
-#if os(macOS)
+// Not on iOS: the dev gateway is a child process (Foundation's Process).
+#if os(macOS) || os(Linux)
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking // URLSession on Linux
+#endif
 import XCTest
+import ImBridge
 
 /// A dev gateway process (`imbridge-devserver`) on ephemeral loopback ports, and the HTTP calls
 /// an app server would make to it (tokens, users, messages, kicks).

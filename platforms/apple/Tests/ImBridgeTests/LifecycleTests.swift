@@ -1,8 +1,39 @@
-#if os(macOS)
+// Not on iOS: the dev gateway is a child process (Foundation's Process).
+#if os(macOS) || os(Linux)
+#if canImport(AppKit)
 import AppKit
+#endif
 import Foundation
 import XCTest
 import ImBridge
+
+#if canImport(AppKit)
+/// macOS: the app's own notifications, bound by the platform bindings.
+private let willTerminate = willTerminate
+private let didHide = didHide
+private let didUnhide = didUnhide
+
+private extension ImSession {
+    @discardableResult
+    func bindTermination(timeout: TimeInterval = 1) -> ImBinding { bindLogoutToAppTermination(timeout: timeout) }
+    @discardableResult
+    func bindHideUnhide() -> ImBinding { bindAppBackground() }
+}
+#else
+/// No AppKit (Linux): stand-in names, bound through the same `bindLogout(to:)` and
+/// `bindAppBackground(background:foreground:)` that the platform bindings call with AppKit's or
+/// UIKit's names. Which names those are is checked on a Mac only.
+private let willTerminate = Notification.Name("test.willTerminate")
+private let didHide = Notification.Name("test.didHide")
+private let didUnhide = Notification.Name("test.didUnhide")
+
+private extension ImSession {
+    @discardableResult
+    func bindTermination(timeout: TimeInterval = 1) -> ImBinding { bindLogout(to: willTerminate, timeout: timeout) }
+    @discardableResult
+    func bindHideUnhide() -> ImBinding { bindAppBackground(background: didHide, foreground: didUnhide) }
+}
+#endif
 
 /// The opt-in lifecycle bindings: logout at termination, background / foreground.
 final class LifecycleTests: GatewayTestCase {
@@ -16,10 +47,10 @@ final class LifecycleTests: GatewayTestCase {
     func test_will_terminate_logs_out_before_the_notification_returns() async throws {
         let (session, _, _) = try await loggedInSession()
         let states = session.states
-        session.bindLogoutToAppTermination(timeout: 1)
+        session.bindTermination(timeout: 1)
         let started = Date()
 
-        await post(NSApplication.willTerminateNotification)
+        await post(willTerminate)
 
         XCTAssertEqual(session.loginStatus, .loggedOut, "logged out by the time the observers returned")
         XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "bounded by the timeout")
@@ -29,11 +60,11 @@ final class LifecycleTests: GatewayTestCase {
 
     func test_without_the_binding_termination_changes_nothing() async throws {
         let (session, _, _) = try await loggedInSession()
-        let binding = session.bindLogoutToAppTermination()
+        let binding = session.bindTermination()
         binding.cancel()
         XCTAssertTrue(binding.isCancelled)
 
-        await post(NSApplication.willTerminateNotification)
+        await post(willTerminate)
 
         XCTAssertEqual(session.loginStatus, .loggedIn)
     }
@@ -62,12 +93,12 @@ final class LifecycleTests: GatewayTestCase {
 
     func test_hide_and_unhide_reach_imbridge_without_disturbing_the_session() async throws {
         let (session, userId, _) = try await loggedInSession()
-        session.bindAppBackground()
+        session.bindHideUnhide()
         let messages = session.messages
 
-        await post(NSApplication.didHideNotification)
-        await post(NSApplication.didUnhideNotification)
-        await post(NSApplication.didHideNotification)
+        await post(didHide)
+        await post(didUnhide)
+        await post(didHide)
 
         // Still logged in and connected: a message still arrives.
         try await gateway.sendText(to: userId, "while hidden")
@@ -95,15 +126,25 @@ final class LifecycleTests: GatewayTestCase {
 
     func test_shutdown_cancels_the_bindings() async throws {
         let (session, _, _) = try await loggedInSession()
-        let termination = session.bindLogoutToAppTermination()
-        let background = session.bindAppBackground()
-        let network = session.bindNetworkPath()
+        // The platform bindings themselves (on Linux they observe nothing, but are kept and
+        // cancelled the same way) and the stand-ins.
+        #if canImport(Network)
+        let network = [session.bindNetworkPath()]
+        #else
+        let network: [ImBinding] = [] // no Network framework (Linux)
+        #endif
+        let bindings = [
+            session.bindLogoutToAppTermination(),
+            session.bindAppBackground(),
+            session.bindTermination(),
+            session.bindHideUnhide(),
+        ] + network
 
         session.shutdown()
 
-        XCTAssertTrue(termination.isCancelled)
-        XCTAssertTrue(background.isCancelled)
-        XCTAssertTrue(network.isCancelled)
+        for (index, binding) in bindings.enumerated() {
+            XCTAssertTrue(binding.isCancelled, "binding \(index)")
+        }
         let late = session.bindAppBackground()
         XCTAssertTrue(late.isCancelled, "a binding made after shutdown is cancelled at once")
     }

@@ -1,4 +1,5 @@
-#if os(macOS)
+// Not on iOS: the dev gateway is a child process (Foundation's Process).
+#if os(macOS) || os(Linux)
 import Foundation
 import XCTest
 import ImBridge

@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+import ImBridge
+
+/// `shutdown()` and freeing a session end the streams that are still open. Ending a stream runs
+/// its `onTermination` at once, which unsubscribes it: these pin that this happens outside the
+/// access that takes the streams away (a nested access traps: "Simultaneous accesses").
+/// No server needed: nothing logs in.
+final class StreamEndTests: XCTestCase {
+    private func makeSession() throws -> ImSession {
+        try ImSession(config: ImConfig(apiAddr: "http://127.0.0.1:10002", wsAddr: "ws://127.0.0.1:10001",
+                                       platform: .osx, logLevel: .warn))
+    }
+
+    func test_shutdown_ends_an_open_states_stream_with_the_shutdown_state() async throws {
+        let session = try makeSession()
+        let states = session.states
+
+        session.shutdown()
+
+        let seen = try await remainingValues(of: states, "the states stream")
+        XCTAssertEqual(seen.last?.reason, .shutdown)
+    }
+
+    func test_shutdown_ends_several_open_streams_of_every_kind() async throws {
+        let session = try makeSession()
+        let states = (0..<3).map { _ in session.states }
+        let messages = (0..<3).map { _ in session.messages }
+        let events = (0..<3).map { _ in session.connectionEvents }
+
+        session.shutdown()
+
+        for stream in states {
+            let seen = try await remainingValues(of: stream, "a states stream")
+            XCTAssertEqual(seen.last?.reason, .shutdown)
+        }
+        for stream in messages {
+            let seen = try await remainingValues(of: stream, "a messages stream")
+            XCTAssertEqual(seen.count, 0)
+        }
+        for stream in events {
+            let seen = try await remainingValues(of: stream, "a connection events stream")
+            XCTAssertEqual(seen, [])
+        }
+    }
+
+    func test_shutdown_ends_a_stream_whose_consumer_is_waiting() async throws {
+        let session = try makeSession()
+        let states = session.states
+        let received = AsyncStream<SessionState>.makeStream()
+        let consumer = Task {
+            var last: SessionState?
+            for await state in states {
+                last = state
+                received.continuation.yield(state)
+            }
+            return last
+        }
+        // The consumer has its first state and waits for the next one.
+        _ = try await firstValue(of: received.stream, "the consumer's first state")
+
+        session.shutdown()
+
+        let last = try await firstValue(of: Self.result(of: consumer), "the consumer's loop to end")
+        XCTAssertEqual(last?.reason, .shutdown)
+    }
+
+    func test_freeing_a_session_ends_its_open_streams() async throws {
+        weak var freed: ImSession?
+        let (states, messages, events) = try {
+            let session = try makeSession()
+            freed = session
+            return ([session.states, session.states], [session.messages, session.messages],
+                    [session.connectionEvents, session.connectionEvents])
+        }()
+
+        XCTAssertNil(freed, "the last reference is gone")
+        for stream in states {
+            let seen = try await remainingValues(of: stream, "a states stream of a freed session")
+            XCTAssertEqual(seen.first?.loginStatus, .loggedOut)
+        }
+        for stream in messages {
+            let seen = try await remainingValues(of: stream, "a messages stream of a freed session")
+            XCTAssertEqual(seen.count, 0)
+        }
+        for stream in events {
+            let seen = try await remainingValues(of: stream, "an events stream of a freed session")
+            XCTAssertEqual(seen, [])
+        }
+    }
+
+    /// The value of `task`, as a one-value stream (so that waiting for it has a timeout).
+    private static func result<T: Sendable>(of task: Task<T, Never>) -> AsyncStream<T> {
+        AsyncStream { continuation in
+            Task {
+                continuation.yield(await task.value)
+                continuation.finish()
+            }
+        }
+    }
+}

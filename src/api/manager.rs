@@ -147,12 +147,16 @@ impl ImManager {
             .and_then(|s| s.path().map(|p| p.to_path_buf()))
     }
 
-    /// Limits the open store to `pages` database pages: later writes fail as on a full disk.
-    pub fn test_limit_store_pages(&self, pages: u32) -> Result<(), ImError> {
-        self.session
-            .store()
-            .ok_or(ImError::NotLoggedIn)?
-            .limit_pages(pages)
+    /// Makes the open store full (`true`: no page may be added, as on a full disk) or
+    /// lifts that limit (`false`).
+    pub fn test_fill_store(&self, full: bool) -> Result<(), ImError> {
+        let store = self.session.store().ok_or(ImError::NotLoggedIn)?;
+        let pages = if full {
+            store.page_count()?
+        } else {
+            u32::MAX / 2
+        };
+        store.limit_pages(pages)
     }
 
     /// Messages in the open store.

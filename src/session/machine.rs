@@ -395,8 +395,6 @@ impl Machine {
                 before: self.epoch + 1,
             });
         }
-        self.sync(SyncInput::Offline);
-        self.sync = Sync::new();
         let phase = std::mem::replace(&mut self.phase, Phase::LoggedOut);
         let logout = match (&phase, self.link) {
             (Phase::LoggedIn { creds, .. }, Link::Up { .. }) if !grace.is_zero() => {
@@ -424,6 +422,10 @@ impl Machine {
         if silence {
             self.epoch += 1;
         }
+        // A sync cut short by the end says so (one end for every start), just before the
+        // final state; both under the epoch the app still hears.
+        self.sync(SyncInput::Offline);
+        self.sync = Sync::new();
         self.publish(ConnectionState::Disconnected, reason);
     }
 

@@ -16,7 +16,7 @@ mod sync;
 
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},
-    Arc,
+    Arc, PoisonError,
 };
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -221,6 +221,15 @@ impl Session {
         if !self.shut_down.swap(true, Ordering::SeqCst) {
             self.hub.close();
             self.cell.shut_down();
+            // The store's file is free for a new manager at once.
+            if let Some((_, store)) = self
+                .store
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                store.release();
+            }
             let _ = self.cmd.send(Command::Shutdown);
         }
         self.state()

@@ -73,7 +73,7 @@ pub(crate) struct Store {
     // released for another `open` in this process.
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
-    _claim: Option<Claim>,
+    claim: Mutex<Option<Claim>>,
 }
 
 /// A conversation's cursor: every seq at or below `synced_seq` is resolved (stored, or known
@@ -141,7 +141,7 @@ impl Store {
             let store = Store {
                 conn: Mutex::new(conn),
                 path: None,
-                _claim: None,
+                claim: Mutex::new(None),
             };
             return Ok((store, OpenOutcome::Created));
         };
@@ -180,7 +180,7 @@ impl Store {
         let store = Store {
             conn: Mutex::new(conn),
             path: Some(path),
-            _claim: Some(claim),
+            claim: Mutex::new(Some(claim)),
         };
         Ok((store, outcome))
     }
@@ -481,8 +481,14 @@ impl Store {
             .map_err(|e| self.fail("cannot limit the page count", e))
     }
 
+    /// Gives up this store's claim on its file: another `open` in this process may take
+    /// it now (the manager that owned it has shut down), while this connection finishes
+    /// what it was doing and closes when the last reference goes.
+    pub fn release(&self) {
+        self.claim.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     /// The database's size in pages (for [`Store::limit_pages`]).
-    #[cfg(test)]
     pub fn page_count(&self) -> Result<u32, ImError> {
         let conn = self.lock();
         conn.query_row("PRAGMA page_count", [], |r| r.get(0))

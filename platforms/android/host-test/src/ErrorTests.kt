@@ -36,6 +36,7 @@ fun errorTests() = listOf(
             ImException.Protocol(10202, "garbage") to 10202,
             ImException.Shutdown() to 19002,
             ImException.Internal("bug") to 10006,
+            ImException.Storage("disk full") to 19003,
         )
         // An exhaustive `when`: a new ImError variant breaks this file's compilation until covered.
         val kinds = cases.map { (e, _) ->
@@ -53,9 +54,10 @@ fun errorTests() = listOf(
                 is ImException.Protocol -> 10
                 is ImException.Shutdown -> 11
                 is ImException.Internal -> 12
+                is ImException.Storage -> 13
             }
         }
-        expectEq((0..12).toList(), kinds, "one case per variant")
+        expectEq((0..13).toList(), kinds, "one case per variant")
         for ((e, code) in cases) expectEq(code, e.code(), "code() of ${e::class.simpleName}")
         expectEq("bad", (cases[0].first as ImException.InvalidArgument).detail, "InvalidArgument.detail")
         val invalid = cases[7].first as ImException.TokenInvalid

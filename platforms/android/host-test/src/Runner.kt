@@ -43,7 +43,7 @@ fun main() {
     System.getProperty("imbridge.log")?.let { initLogging(LogLevel.valueOf(it.uppercase())) }
     val gateway = DevGateway.fromProperties()
     val only = System.getProperty("imbridge.tests")?.split(',')?.filter { it.isNotBlank() }
-    val tests = (sessionTests() + errorTests() + kickAndExpiryTests() + lifecycleTests() + loadTests())
+    val tests = (sessionTests() + errorTests() + kickAndExpiryTests() + lifecycleTests() + syncTests() + loadTests())
         .filter { t -> only == null || only.any { t.name.contains(it) } }
     var passed = 0
     var failed = 0

@@ -30,6 +30,10 @@ import kotlinx.coroutines.launch
  * Logging is per process: call [initLogging] once (e.g. in `Application.onCreate`); without it
  * imbridge logs nothing.
  *
+ * The message store: with `config.dataDir` set, messages and cursors persist across restarts
+ * (on Android use `config.withDefaultDataDir(context)`: the app's no-backup files directory);
+ * without, they live in memory for the life of the manager.
+ *
  * @param config checked by [ImManager]; a bad one throws [ImException.InvalidArgument].
  */
 class ImSession @JvmOverloads constructor(
@@ -110,6 +114,19 @@ class ImSession @JvmOverloads constructor(
         relay.flush()
         return last
     }
+
+    /**
+     * The cached conversation list (newest activity first), readable offline from the moment
+     * [login] is called — also after it failed — until another user logs in.
+     */
+    fun conversations(): List<Conversation> = whileOpen { manager.conversations() }
+
+    /** A conversation's stored messages, newest first, below [beforeSeq] (all when null). */
+    fun messages(conversationId: String, beforeSeq: Long? = null, limit: Int = 50): List<Message> =
+        whileOpen { manager.messages(conversationId, beforeSeq, limit.toUInt()) }
+
+    /** Deletes everything stored on this device for [userId]; refused while it is logged in. */
+    suspend fun eraseLocalData(userId: String) = whileOpen { manager.eraseLocalData(userId) }
 
     /** Tells the server whether the app is in the background (OpenIM 2004). */
     suspend fun setAppBackground(background: Boolean) = whileOpen { manager.setAppBackground(background) }

@@ -606,64 +606,25 @@ fileprivate struct FfiConverterString: FfiConverter {
 
 
 /**
- * The OpenIM connection callbacks plus messages and state changes.
+ * The app's listener, implemented in Kotlin, Swift or Rust.
  *
  * Calls arrive one at a time, in the order things happened, on an imbridge thread
- * (never the main thread, never while imbridge holds a lock). A callback may call
- * any `ImManager` method. After `logout()` or `shutdown()` returns, no callback of
- * the ended session starts.
+ * (never the main thread, never while imbridge holds a lock). A callback may call any
+ * `ImManager` method. After `logout()` returns, no callback of the ended session
+ * starts; after `shutdown()` returns, none at all.
  */
 public protocol ImListener: AnyObject, Sendable {
     
-    /**
-     * A dial attempt starts (login, or a redial).
-     */
-    func onConnecting() 
-    
-    /**
-     * The gateway accepted the connection (and, at login, the user was fetched).
-     */
-    func onConnectSuccess() 
-    
-    /**
-     * One connect attempt failed: `code` is the server's errCode or 10000/10001.
-     */
-    func onConnectFailed(code: Int32, errorText: String) 
-    
-    /**
-     * Another device (or an admin) took over this session; it has been logged out.
-     * At most once per session.
-     */
-    func onKickedOffline() 
-    
-    /**
-     * The token expired; the session has been logged out. At most once per session.
-     */
-    func onUserTokenExpired() 
-    
-    /**
-     * The server rejected the token; the session has been logged out. At most once per session.
-     */
-    func onUserTokenInvalid(errorText: String) 
-    
-    /**
-     * A pushed message (2001) while logged in.
-     */
-    func onRecvNewMessage(message: Message) 
-    
-    /**
-     * Every state change, including the current state right after `set_listener`.
-     */
-    func onSessionStateChanged(state: SessionState) 
+    func onEvent(event: ImEvent) 
     
 }
 /**
- * The OpenIM connection callbacks plus messages and state changes.
+ * The app's listener, implemented in Kotlin, Swift or Rust.
  *
  * Calls arrive one at a time, in the order things happened, on an imbridge thread
- * (never the main thread, never while imbridge holds a lock). A callback may call
- * any `ImManager` method. After `logout()` or `shutdown()` returns, no callback of
- * the ended session starts.
+ * (never the main thread, never while imbridge holds a lock). A callback may call any
+ * `ImManager` method. After `logout()` returns, no callback of the ended session
+ * starts; after `shutdown()` returns, none at all.
  */
 open class ImListenerImpl: ImListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -718,96 +679,11 @@ open class ImListenerImpl: ImListener, @unchecked Sendable {
     
 
     
-    /**
-     * A dial attempt starts (login, or a redial).
-     */
-open func onConnecting()  {try! rustCall() {
+open func onEvent(event: ImEvent)  {try! rustCall() {
         uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_connecting(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * The gateway accepted the connection (and, at login, the user was fetched).
-     */
-open func onConnectSuccess()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_connect_success(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * One connect attempt failed: `code` is the server's errCode or 10000/10001.
-     */
-open func onConnectFailed(code: Int32, errorText: String)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_connect_failed(
+    uniffi_imbridge_fn_method_imlistener_on_event(
             self.uniffiCloneHandle(),
-        FfiConverterInt32.lower(code),
-        FfiConverterString.lower(errorText),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Another device (or an admin) took over this session; it has been logged out.
-     * At most once per session.
-     */
-open func onKickedOffline()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_kicked_offline(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * The token expired; the session has been logged out. At most once per session.
-     */
-open func onUserTokenExpired()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_user_token_expired(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * The server rejected the token; the session has been logged out. At most once per session.
-     */
-open func onUserTokenInvalid(errorText: String)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_user_token_invalid(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(errorText),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * A pushed message (2001) while logged in.
-     */
-open func onRecvNewMessage(message: Message)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_recv_new_message(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeMessage_lower(message),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Every state change, including the current state right after `set_listener`.
-     */
-open func onSessionStateChanged(state: SessionState)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_imbridge_fn_method_imlistener_on_session_state_changed(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeSessionState_lower(state),uniffiCallStatus
+        FfiConverterTypeImEvent_lower(event),uniffiCallStatus
     )
 }
 }
@@ -840,8 +716,9 @@ fileprivate struct UniffiCallbackInterfaceImListener {
                 fatalError("Uniffi callback interface ImListener: handle missing in uniffiClone")
             }
         },
-        onConnecting: { (
+        onEvent: { (
             uniffiHandle: UInt64,
+            event: RustBuffer,
             uniffiOutReturn: UnsafeMutableRawPointer,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
@@ -850,171 +727,8 @@ fileprivate struct UniffiCallbackInterfaceImListener {
                 guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onConnecting(
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onConnectSuccess: { (
-            uniffiHandle: UInt64,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onConnectSuccess(
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onConnectFailed: { (
-            uniffiHandle: UInt64,
-            code: Int32,
-            errorText: RustBuffer,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onConnectFailed(
-                     code: try FfiConverterInt32.lift(code),
-                     errorText: try FfiConverterString.lift(errorText)
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onKickedOffline: { (
-            uniffiHandle: UInt64,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onKickedOffline(
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onUserTokenExpired: { (
-            uniffiHandle: UInt64,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onUserTokenExpired(
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onUserTokenInvalid: { (
-            uniffiHandle: UInt64,
-            errorText: RustBuffer,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onUserTokenInvalid(
-                     errorText: try FfiConverterString.lift(errorText)
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onRecvNewMessage: { (
-            uniffiHandle: UInt64,
-            message: RustBuffer,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onRecvNewMessage(
-                     message: try FfiConverterTypeMessage_lift(message)
-                )
-            }
-
-            
-            let writeReturn = { () }
-            uniffiTraitInterfaceCall(
-                callStatus: uniffiCallStatus,
-                makeCall: makeCall,
-                writeReturn: writeReturn
-            )
-        },
-        onSessionStateChanged: { (
-            uniffiHandle: UInt64,
-            state: RustBuffer,
-            uniffiOutReturn: UnsafeMutableRawPointer,
-            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
-        ) in
-            let makeCall = {
-                () throws -> () in
-                guard let uniffiObj = try? FfiConverterTypeImListener.handleMap.get(handle: uniffiHandle) else {
-                    throw UniffiInternalError.unexpectedStaleHandle
-                }
-                return uniffiObj.onSessionStateChanged(
-                     state: try FfiConverterTypeSessionState_lift(state)
+                return uniffiObj.onEvent(
+                     event: try FfiConverterTypeImEvent_lift(event)
                 )
             }
 
@@ -1111,13 +825,34 @@ public func FfiConverterTypeImListener_lower(_ value: ImListener) -> UInt64 {
  */
 public protocol ImManagerProtocol: AnyObject, Sendable {
     
+    /**
+     * Ends the pending login, if any: that `login` returns `LoginCancelled`, and the
+     * listener hears the `LoggedOut` state with reason `LoginCancelled`. A login that
+     * has already finished is not undone (call `logout`). Never blocks.
+     */
+    func cancelLogin() throws 
+    
     func connectionState()  -> ConnectionState
     
     /**
-     * Logs in `user_id` with `token` and returns the user. See the session contract:
-     * same user while logged in → Ok at once; another user → the current session
-     * logs out first; while a login runs → `LoginInProgress`. Cancelling the call
-     * (dropping the future) cancels the login.
+     * The cached conversation list of the user whose login was last started, newest
+     * activity first. Readable offline from the moment `login` is called — also after it
+     * failed — until another user logs in or the manager shuts down; `NotLoggedIn` before
+     * any login.
+     */
+    func conversations() throws  -> [Conversation]
+    
+    /**
+     * Deletes everything stored locally for `user_id` (account removal, privacy).
+     * Refused with `InvalidArgument` while that user is logged in or logging in here.
+     */
+    func eraseLocalData(userId: String) async throws 
+    
+    /**
+     * Logs in `user_id` with `token` and returns the user. Same user while logged in
+     * → Ok at once; another user → the current session logs out first; while a login
+     * runs → `LoginInProgress`. Dropping the future (Rust, Kotlin coroutine
+     * cancellation) cancels this login, as [`ImManager::cancel_login`] does.
      */
     func login(userId: String, token: String, operationId: String?) async throws  -> UserInfo
     
@@ -1129,10 +864,18 @@ public protocol ImManagerProtocol: AnyObject, Sendable {
     func loginUserId()  -> String?
     
     /**
-     * Logs out (idempotent). After it returns the listener hears nothing more
-     * from the ended session.
+     * Logs out (idempotent) and returns the final state. That state (`LoggedOut`,
+     * its own `seq`) is the last callback of the ended session: when `logout`
+     * returns it has been delivered, and nothing of that session follows.
      */
-    func logout(operationId: String?) async throws 
+    func logout(operationId: String?) async throws  -> SessionState
+    
+    /**
+     * A conversation's stored messages, newest first: seqs below `before_seq` (from the
+     * newest when `None`), at most `limit` (1–1000). For paging back, pass the lowest
+     * seq of the previous page. Readable offline, as [`ImManager::conversations`].
+     */
+    func messages(conversationId: String, beforeSeq: Int64?, limit: UInt32) throws  -> [Message]
     
     /**
      * The device's network came or went: `false` stops dialing, `true` redials now.
@@ -1153,11 +896,11 @@ public protocol ImManagerProtocol: AnyObject, Sendable {
     func setListener(listener: ImListener?) 
     
     /**
-     * Stops the manager: no callback starts after this returns, a best-effort
-     * logout runs in the background, and every later call fails with `Shutdown`.
-     * Never blocks.
+     * Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
+     * callback starts after this returns, a best-effort logout runs in the
+     * background, and every later call fails with `Shutdown`. Never blocks.
      */
-    func shutdown() 
+    func shutdown()  -> SessionState
     
 }
 /**
@@ -1230,6 +973,19 @@ public convenience init(config: ImConfig)throws  {
     
 
     
+    /**
+     * Ends the pending login, if any: that `login` returns `LoginCancelled`, and the
+     * listener hears the `LoggedOut` state with reason `LoginCancelled`. A login that
+     * has already finished is not undone (call `logout`). Never blocks.
+     */
+open func cancelLogin()throws   {try rustCallWithError(FfiConverterTypeImError_lift) {
+        uniffiCallStatus in
+    uniffi_imbridge_fn_method_immanager_cancel_login(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
 open func connectionState() -> ConnectionState  {
     return try!  FfiConverterTypeConnectionState_lift(try! rustCall() {
         uniffiCallStatus in
@@ -1240,10 +996,45 @@ open func connectionState() -> ConnectionState  {
 }
     
     /**
-     * Logs in `user_id` with `token` and returns the user. See the session contract:
-     * same user while logged in → Ok at once; another user → the current session
-     * logs out first; while a login runs → `LoginInProgress`. Cancelling the call
-     * (dropping the future) cancels the login.
+     * The cached conversation list of the user whose login was last started, newest
+     * activity first. Readable offline from the moment `login` is called — also after it
+     * failed — until another user logs in or the manager shuts down; `NotLoggedIn` before
+     * any login.
+     */
+open func conversations()throws  -> [Conversation]  {
+    return try  FfiConverterSequenceTypeConversation.lift(try rustCallWithError(FfiConverterTypeImError_lift) {
+        uniffiCallStatus in
+    uniffi_imbridge_fn_method_immanager_conversations(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes everything stored locally for `user_id` (account removal, privacy).
+     * Refused with `InvalidArgument` while that user is logged in or logging in here.
+     */
+open func eraseLocalData(userId: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_imbridge_fn_method_immanager_erase_local_data(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId)
+                )
+            },
+            pollFunc: ffi_imbridge_rust_future_poll_void,
+            completeFunc: ffi_imbridge_rust_future_complete_void,
+            freeFunc: ffi_imbridge_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeImError_lift
+        )
+}
+    
+    /**
+     * Logs in `user_id` with `token` and returns the user. Same user while logged in
+     * → Ok at once; another user → the current session logs out first; while a login
+     * runs → `LoginInProgress`. Dropping the future (Rust, Kotlin coroutine
+     * cancellation) cancels this login, as [`ImManager::cancel_login`] does.
      */
 open func login(userId: String, token: String, operationId: String?)async throws  -> UserInfo  {
     return
@@ -1283,10 +1074,11 @@ open func loginUserId() -> String?  {
 }
     
     /**
-     * Logs out (idempotent). After it returns the listener hears nothing more
-     * from the ended session.
+     * Logs out (idempotent) and returns the final state. That state (`LoggedOut`,
+     * its own `seq`) is the last callback of the ended session: when `logout`
+     * returns it has been delivered, and nothing of that session follows.
      */
-open func logout(operationId: String?)async throws   {
+open func logout(operationId: String?)async throws  -> SessionState  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -1294,12 +1086,29 @@ open func logout(operationId: String?)async throws   {
                         self.uniffiCloneHandle(),FfiConverterOptionString.lower(operationId)
                 )
             },
-            pollFunc: ffi_imbridge_rust_future_poll_void,
-            completeFunc: ffi_imbridge_rust_future_complete_void,
-            freeFunc: ffi_imbridge_rust_future_free_void,
-            liftFunc: { $0 },
+            pollFunc: ffi_imbridge_rust_future_poll_rust_buffer,
+            completeFunc: ffi_imbridge_rust_future_complete_rust_buffer,
+            freeFunc: ffi_imbridge_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSessionState_lift,
             errorHandler: FfiConverterTypeImError_lift
         )
+}
+    
+    /**
+     * A conversation's stored messages, newest first: seqs below `before_seq` (from the
+     * newest when `None`), at most `limit` (1–1000). For paging back, pass the lowest
+     * seq of the previous page. Readable offline, as [`ImManager::conversations`].
+     */
+open func messages(conversationId: String, beforeSeq: Int64?, limit: UInt32)throws  -> [Message]  {
+    return try  FfiConverterSequenceTypeMessage.lift(try rustCallWithError(FfiConverterTypeImError_lift) {
+        uniffiCallStatus in
+    uniffi_imbridge_fn_method_immanager_messages(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(conversationId),
+        FfiConverterOptionInt64.lower(beforeSeq),
+        FfiConverterUInt32.lower(limit),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1356,16 +1165,17 @@ open func setListener(listener: ImListener?)  {try! rustCall() {
 }
     
     /**
-     * Stops the manager: no callback starts after this returns, a best-effort
-     * logout runs in the background, and every later call fails with `Shutdown`.
-     * Never blocks.
+     * Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
+     * callback starts after this returns, a best-effort logout runs in the
+     * background, and every later call fails with `Shutdown`. Never blocks.
      */
-open func shutdown()  {try! rustCall() {
+open func shutdown() -> SessionState  {
+    return try!  FfiConverterTypeSessionState_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_imbridge_fn_method_immanager_shutdown(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
-}
+})
 }
     
 
@@ -1417,9 +1227,88 @@ public func FfiConverterTypeImManager_lower(_ value: ImManager) -> UInt64 {
 
 
 /**
- * Configuration of one manager. Only the two addresses and the platform are
- * required; every tunable has the documented default. `ImManager::new` checks it
- * and says what is wrong.
+ * One entry of the cached conversation list (read offline).
+ */
+public struct Conversation: Equatable, Hashable {
+    /**
+     * `si_<a>_<b>`, `sg_<group>`, `sn_…`, or the `n_…` twin of one of those.
+     */
+    public var conversationId: String
+    /**
+     * Every message up to this seq has been received (or is known not to exist).
+     */
+    public var syncedSeq: Int64
+    /**
+     * The newest stored message, if any.
+     */
+    public var latest: Message?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `si_<a>_<b>`, `sg_<group>`, `sn_…`, or the `n_…` twin of one of those.
+         */conversationId: String, 
+        /**
+         * Every message up to this seq has been received (or is known not to exist).
+         */syncedSeq: Int64, 
+        /**
+         * The newest stored message, if any.
+         */latest: Message?) {
+        self.conversationId = conversationId
+        self.syncedSeq = syncedSeq
+        self.latest = latest
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Conversation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Conversation {
+        return
+            try Conversation(
+                conversationId: FfiConverterString.read(from: &buf), 
+                syncedSeq: FfiConverterInt64.read(from: &buf), 
+                latest: FfiConverterOptionTypeMessage.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Conversation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterInt64.write(value.syncedSeq, into: &buf)
+        FfiConverterOptionTypeMessage.write(value.latest, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversation_lift(_ buf: RustBuffer) throws -> Conversation {
+    return try FfiConverterTypeConversation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversation_lower(_ value: Conversation) -> RustBuffer {
+    return FfiConverterTypeConversation.lower(value)
+}
+
+
+/**
+ * Configuration of one manager, checked by `ImManager::new` (which says which field
+ * is wrong). Only the two addresses and the platform are required; a tunable left
+ * `None` takes the default named on it.
  */
 public struct ImConfig: Equatable, Hashable {
     /**
@@ -1432,45 +1321,47 @@ public struct ImConfig: Equatable, Hashable {
     public var wsAddr: String
     public var platform: Platform
     /**
-     * Default `Info`.
+     * Whole login, retries included. Default 15 s (100 ms – 1 h).
      */
-    public var logLevel: LogLevel?
+    public var loginTimeoutMs: UInt64?
     /**
-     * Whole login, retries included. Default 15 s.
+     * One WebSocket request, dial or HTTP call. Default 10 s (50 ms – 1 h).
      */
-    public var loginTimeoutMs: UInt64
+    public var requestTimeoutMs: UInt64?
     /**
-     * One WebSocket request, dial or HTTP call. Default 10 s.
+     * How long logout waits for the server's 2003 reply. Default 5 s (0 – 1 h).
      */
-    public var requestTimeoutMs: UInt64
+    public var logoutTimeoutMs: UInt64?
     /**
-     * How long logout waits for the server's 2003 reply. Default 5 s.
+     * WebSocket ping interval. Default 25 s; shorter than the dead-connection timeout.
      */
-    public var logoutTimeoutMs: UInt64
-    /**
-     * WebSocket ping interval. Default 25 s.
-     */
-    public var heartbeatIntervalMs: UInt64
+    public var heartbeatIntervalMs: UInt64?
     /**
      * Nothing received for this long means the connection is dead. Default 30 s.
      */
-    public var deadConnectionTimeoutMs: UInt64
+    public var deadConnectionTimeoutMs: UInt64?
     /**
      * Backoff window after the first failed redial. Default 0.5 s.
      */
-    public var reconnectBaseMs: UInt64
+    public var reconnectBaseMs: UInt64?
     /**
-     * Largest backoff window. Default 30 s.
+     * Largest backoff window. Default 30 s; not below the base.
      */
-    public var reconnectCapMs: UInt64
+    public var reconnectCapMs: UInt64?
     /**
      * gzip frames (`compression=gzip`). Default on.
      */
-    public var compression: Bool
+    public var compression: Bool?
     /**
      * PEM certificates trusted in addition to the public webpki roots (a private CA).
      */
     public var extraRootCertsPem: String?
+    /**
+     * Absolute path of a directory for the local message store (one SQLite file per
+     * user, created if missing). `None`: the store lives in memory for the life of the
+     * manager — nothing survives a restart, and a new manager takes the baseline again.
+     */
+    public var dataDir: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1482,39 +1373,40 @@ public struct ImConfig: Equatable, Hashable {
          * ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`.
          */wsAddr: String, platform: Platform, 
         /**
-         * Default `Info`.
-         */logLevel: LogLevel? = nil, 
+         * Whole login, retries included. Default 15 s (100 ms – 1 h).
+         */loginTimeoutMs: UInt64? = nil, 
         /**
-         * Whole login, retries included. Default 15 s.
-         */loginTimeoutMs: UInt64 = UInt64(15000), 
+         * One WebSocket request, dial or HTTP call. Default 10 s (50 ms – 1 h).
+         */requestTimeoutMs: UInt64? = nil, 
         /**
-         * One WebSocket request, dial or HTTP call. Default 10 s.
-         */requestTimeoutMs: UInt64 = UInt64(10000), 
+         * How long logout waits for the server's 2003 reply. Default 5 s (0 – 1 h).
+         */logoutTimeoutMs: UInt64? = nil, 
         /**
-         * How long logout waits for the server's 2003 reply. Default 5 s.
-         */logoutTimeoutMs: UInt64 = UInt64(5000), 
-        /**
-         * WebSocket ping interval. Default 25 s.
-         */heartbeatIntervalMs: UInt64 = UInt64(25000), 
+         * WebSocket ping interval. Default 25 s; shorter than the dead-connection timeout.
+         */heartbeatIntervalMs: UInt64? = nil, 
         /**
          * Nothing received for this long means the connection is dead. Default 30 s.
-         */deadConnectionTimeoutMs: UInt64 = UInt64(30000), 
+         */deadConnectionTimeoutMs: UInt64? = nil, 
         /**
          * Backoff window after the first failed redial. Default 0.5 s.
-         */reconnectBaseMs: UInt64 = UInt64(500), 
+         */reconnectBaseMs: UInt64? = nil, 
         /**
-         * Largest backoff window. Default 30 s.
-         */reconnectCapMs: UInt64 = UInt64(30000), 
+         * Largest backoff window. Default 30 s; not below the base.
+         */reconnectCapMs: UInt64? = nil, 
         /**
          * gzip frames (`compression=gzip`). Default on.
-         */compression: Bool = true, 
+         */compression: Bool? = nil, 
         /**
          * PEM certificates trusted in addition to the public webpki roots (a private CA).
-         */extraRootCertsPem: String? = nil) {
+         */extraRootCertsPem: String? = nil, 
+        /**
+         * Absolute path of a directory for the local message store (one SQLite file per
+         * user, created if missing). `None`: the store lives in memory for the life of the
+         * manager — nothing survives a restart, and a new manager takes the baseline again.
+         */dataDir: String? = nil) {
         self.apiAddr = apiAddr
         self.wsAddr = wsAddr
         self.platform = platform
-        self.logLevel = logLevel
         self.loginTimeoutMs = loginTimeoutMs
         self.requestTimeoutMs = requestTimeoutMs
         self.logoutTimeoutMs = logoutTimeoutMs
@@ -1524,6 +1416,7 @@ public struct ImConfig: Equatable, Hashable {
         self.reconnectCapMs = reconnectCapMs
         self.compression = compression
         self.extraRootCertsPem = extraRootCertsPem
+        self.dataDir = dataDir
     }
 
     
@@ -1545,16 +1438,16 @@ public struct FfiConverterTypeImConfig: FfiConverterRustBuffer {
                 apiAddr: FfiConverterString.read(from: &buf), 
                 wsAddr: FfiConverterString.read(from: &buf), 
                 platform: FfiConverterTypePlatform.read(from: &buf), 
-                logLevel: FfiConverterOptionTypeLogLevel.read(from: &buf), 
-                loginTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                requestTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                logoutTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                heartbeatIntervalMs: FfiConverterUInt64.read(from: &buf), 
-                deadConnectionTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                reconnectBaseMs: FfiConverterUInt64.read(from: &buf), 
-                reconnectCapMs: FfiConverterUInt64.read(from: &buf), 
-                compression: FfiConverterBool.read(from: &buf), 
-                extraRootCertsPem: FfiConverterOptionString.read(from: &buf)
+                loginTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
+                requestTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
+                logoutTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
+                heartbeatIntervalMs: FfiConverterOptionUInt64.read(from: &buf), 
+                deadConnectionTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
+                reconnectBaseMs: FfiConverterOptionUInt64.read(from: &buf), 
+                reconnectCapMs: FfiConverterOptionUInt64.read(from: &buf), 
+                compression: FfiConverterOptionBool.read(from: &buf), 
+                extraRootCertsPem: FfiConverterOptionString.read(from: &buf), 
+                dataDir: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -1562,16 +1455,16 @@ public struct FfiConverterTypeImConfig: FfiConverterRustBuffer {
         FfiConverterString.write(value.apiAddr, into: &buf)
         FfiConverterString.write(value.wsAddr, into: &buf)
         FfiConverterTypePlatform.write(value.platform, into: &buf)
-        FfiConverterOptionTypeLogLevel.write(value.logLevel, into: &buf)
-        FfiConverterUInt64.write(value.loginTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.requestTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.logoutTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.heartbeatIntervalMs, into: &buf)
-        FfiConverterUInt64.write(value.deadConnectionTimeoutMs, into: &buf)
-        FfiConverterUInt64.write(value.reconnectBaseMs, into: &buf)
-        FfiConverterUInt64.write(value.reconnectCapMs, into: &buf)
-        FfiConverterBool.write(value.compression, into: &buf)
+        FfiConverterOptionUInt64.write(value.loginTimeoutMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.requestTimeoutMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.logoutTimeoutMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.heartbeatIntervalMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.deadConnectionTimeoutMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.reconnectBaseMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.reconnectCapMs, into: &buf)
+        FfiConverterOptionBool.write(value.compression, into: &buf)
         FfiConverterOptionString.write(value.extraRootCertsPem, into: &buf)
+        FfiConverterOptionString.write(value.dataDir, into: &buf)
     }
 }
 
@@ -1592,11 +1485,14 @@ public func FfiConverterTypeImConfig_lower(_ value: ImConfig) -> RustBuffer {
 
 
 /**
- * A message pushed by the server (2001).
+ * One message of the logged-in user (pushed, or pulled by seq).
  */
 public struct Message: Equatable, Hashable {
     public var clientMsgId: String
     public var serverMsgId: String
+    /**
+     * `si_<a>_<b>` for one-to-one, `sg_<group>` for groups, `n_…` for notifications.
+     */
     public var conversationId: String
     public var sendId: String
     public var recvId: String
@@ -1604,46 +1500,75 @@ public struct Message: Equatable, Hashable {
     public var senderNickname: String
     public var senderPlatformId: Int32
     /**
-     * 1 single, 3 group, 4 notification.
+     * OpenIM session type: 1 single, 3 group, 4 notification.
      */
     public var sessionType: Int32
     /**
-     * 101 text, …
+     * OpenIM content type: 101 text, 102 picture, …
      */
     public var contentType: Int32
     /**
-     * Raw content (a JSON object for most content types).
+     * The raw `content` bytes as UTF-8 (lossy): a JSON object for most content types.
      */
     public var content: String
     /**
-     * The text of a text message (101).
+     * For text messages (101), the text itself (`content.content`); otherwise `None`.
      */
     public var text: String?
+    /**
+     * Position in its conversation (1, 2, …; 0 for a message the server does not store).
+     */
     public var seq: Int64
     /**
-     * Unix milliseconds.
+     * Unix milliseconds, as the sender's client set it.
      */
     public var sendTime: Int64
+    /**
+     * Unix milliseconds, when the server stored it.
+     */
+    public var createTime: Int64
+    /**
+     * OpenIM message status: 2 sent, 4 deleted (content empty).
+     */
+    public var status: Int32
+    /**
+     * True for notifications (`n_…` conversations, OpenIM's `notificationMsgs`).
+     */
     public var isNotification: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(clientMsgId: String, serverMsgId: String, conversationId: String, sendId: String, recvId: String, groupId: String, senderNickname: String, senderPlatformId: Int32, 
+    public init(clientMsgId: String, serverMsgId: String, 
         /**
-         * 1 single, 3 group, 4 notification.
+         * `si_<a>_<b>` for one-to-one, `sg_<group>` for groups, `n_…` for notifications.
+         */conversationId: String, sendId: String, recvId: String, groupId: String, senderNickname: String, senderPlatformId: Int32, 
+        /**
+         * OpenIM session type: 1 single, 3 group, 4 notification.
          */sessionType: Int32, 
         /**
-         * 101 text, …
+         * OpenIM content type: 101 text, 102 picture, …
          */contentType: Int32, 
         /**
-         * Raw content (a JSON object for most content types).
+         * The raw `content` bytes as UTF-8 (lossy): a JSON object for most content types.
          */content: String, 
         /**
-         * The text of a text message (101).
-         */text: String?, seq: Int64, 
+         * For text messages (101), the text itself (`content.content`); otherwise `None`.
+         */text: String?, 
         /**
-         * Unix milliseconds.
-         */sendTime: Int64, isNotification: Bool) {
+         * Position in its conversation (1, 2, …; 0 for a message the server does not store).
+         */seq: Int64, 
+        /**
+         * Unix milliseconds, as the sender's client set it.
+         */sendTime: Int64, 
+        /**
+         * Unix milliseconds, when the server stored it.
+         */createTime: Int64, 
+        /**
+         * OpenIM message status: 2 sent, 4 deleted (content empty).
+         */status: Int32, 
+        /**
+         * True for notifications (`n_…` conversations, OpenIM's `notificationMsgs`).
+         */isNotification: Bool) {
         self.clientMsgId = clientMsgId
         self.serverMsgId = serverMsgId
         self.conversationId = conversationId
@@ -1658,6 +1583,8 @@ public struct Message: Equatable, Hashable {
         self.text = text
         self.seq = seq
         self.sendTime = sendTime
+        self.createTime = createTime
+        self.status = status
         self.isNotification = isNotification
     }
 
@@ -1691,6 +1618,8 @@ public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
                 text: FfiConverterOptionString.read(from: &buf), 
                 seq: FfiConverterInt64.read(from: &buf), 
                 sendTime: FfiConverterInt64.read(from: &buf), 
+                createTime: FfiConverterInt64.read(from: &buf), 
+                status: FfiConverterInt32.read(from: &buf), 
                 isNotification: FfiConverterBool.read(from: &buf)
         )
     }
@@ -1710,6 +1639,8 @@ public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.text, into: &buf)
         FfiConverterInt64.write(value.seq, into: &buf)
         FfiConverterInt64.write(value.sendTime, into: &buf)
+        FfiConverterInt64.write(value.createTime, into: &buf)
+        FfiConverterInt32.write(value.status, into: &buf)
         FfiConverterBool.write(value.isNotification, into: &buf)
     }
 }
@@ -1731,18 +1662,25 @@ public func FfiConverterTypeMessage_lower(_ value: Message) -> RustBuffer {
 
 
 /**
- * A snapshot of the session; `seq` grows by one with every change.
+ * A snapshot of the session. `seq` grows by one with every change and names
+ * exactly one snapshot, so two snapshots can always be ordered.
  */
 public struct SessionState: Equatable, Hashable {
     public var loginStatus: LoginStatus
     public var connection: ConnectionState
+    /**
+     * The user of the current (or logging-in) session; `None` when logged out.
+     */
     public var userId: String?
     public var reason: StateReason
     public var seq: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(loginStatus: LoginStatus, connection: ConnectionState, userId: String?, reason: StateReason, seq: UInt64) {
+    public init(loginStatus: LoginStatus, connection: ConnectionState, 
+        /**
+         * The user of the current (or logging-in) session; `None` when logged out.
+         */userId: String?, reason: StateReason, seq: UInt64) {
         self.loginStatus = loginStatus
         self.connection = connection
         self.userId = userId
@@ -1800,20 +1738,26 @@ public func FfiConverterTypeSessionState_lower(_ value: SessionState) -> RustBuf
 
 
 /**
- * The logged-in user (`/user/get_users_info`).
+ * The logged-in user, from `/user/get_users_info`.
  */
 public struct UserInfo: Equatable, Hashable {
     public var userId: String
     public var nickname: String
     public var faceUrl: String
     public var ex: String
+    /**
+     * Unix milliseconds.
+     */
     public var createTime: Int64
     public var appMangerLevel: Int32
     public var globalRecvMsgOpt: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(userId: String, nickname: String, faceUrl: String, ex: String, createTime: Int64, appMangerLevel: Int32, globalRecvMsgOpt: Int32) {
+    public init(userId: String, nickname: String, faceUrl: String, ex: String, 
+        /**
+         * Unix milliseconds.
+         */createTime: Int64, appMangerLevel: Int32, globalRecvMsgOpt: Int32) {
         self.userId = userId
         self.nickname = nickname
         self.faceUrl = faceUrl
@@ -1882,7 +1826,13 @@ public func FfiConverterTypeUserInfo_lower(_ value: UserInfo) -> RustBuffer {
 
 public enum ConnectionState: Equatable, Hashable {
     
+    /**
+     * No connection and no dial planned (logged out, or the network is down).
+     */
     case disconnected
+    /**
+     * A dial is in progress.
+     */
     case connecting
     case connected
     /**
@@ -1968,8 +1918,8 @@ public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> R
 
 
 /**
- * What went wrong. `code()` is stable and matches OpenIM's numbers where OpenIM
- * has one; `detail` texts are for humans and never hold a token.
+ * What went wrong. `code()` is stable and matches OpenIM's numbers where OpenIM has
+ * one; `detail` texts are for humans and never hold a token.
  */
 public 
 enum ImError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -1996,25 +1946,25 @@ enum ImError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case NotLoggedIn
     /**
-     * 10102: another login is running.
+     * 10102: another login of this manager is still running.
      */
     case LoginInProgress
     /**
-     * 19001 (imbridge): a logout ended this login before it finished.
+     * 19001 (imbridge): a logout or `cancel_login` ended this login before it finished.
      */
     case LoginCancelled
     /**
-     * 1501.
+     * 1501: the token has expired.
      */
     case TokenExpired(detail: String
     )
     /**
-     * 1502–1505, 1507 (the server's code is kept).
+     * 1502–1505, 1507: the server rejected the token (its code is kept).
      */
     case TokenInvalid(serverCode: Int32, detail: String
     )
     /**
-     * 1506: kicked by another device or an admin.
+     * 1506: kicked by another device or an admin (or a 2002 frame).
      */
     case TokenKicked(detail: String
     )
@@ -2029,7 +1979,13 @@ enum ImError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Protocol(protocolCode: Int32, detail: String
     )
     /**
-     * 19002 (imbridge): the manager was shut down.
+     * 19003 (imbridge): the local message store failed (the file and the cause are named);
+     * nothing was lost: what was not stored is fetched again.
+     */
+    case Storage(detail: String
+    )
+    /**
+     * 19002 (imbridge): the manager was shut down; it refuses every call.
      */
     case Shutdown
     /**
@@ -2040,7 +1996,8 @@ enum ImError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
 
     
     /**
-     * The stable numeric code (Kotlin `e.code()`, Swift `error.code()`).
+     * The stable numeric code: OpenIM's where OpenIM has one (Kotlin `e.code()`,
+     * Swift `error.code()`).
      */
 public func code() -> Int32  {
     return try!  FfiConverterInt32.lift(try! rustCall() {
@@ -2108,8 +2065,11 @@ public struct FfiConverterTypeImError: FfiConverterRustBuffer {
             protocolCode: try FfiConverterInt32.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .Shutdown
-        case 13: return .Internal(
+        case 12: return .Storage(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 13: return .Shutdown
+        case 14: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -2179,12 +2139,17 @@ public struct FfiConverterTypeImError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case .Shutdown:
+        case let .Storage(detail):
             writeInt(&buf, Int32(12))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case .Shutdown:
+            writeInt(&buf, Int32(13))
         
         
         case let .Internal(detail):
-            writeInt(&buf, Int32(13))
+            writeInt(&buf, Int32(14))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -2208,7 +2173,198 @@ public func FfiConverterTypeImError_lower(_ value: ImError) -> RustBuffer {
 
 
 /**
- * How much imbridge logs (logcat / unified logging / stderr).
+ * One thing the app hears. New kinds of event are added as new variants, so code that
+ * matches with a default branch (`else ->` in Kotlin, `default:` in Swift) keeps
+ * compiling when imbridge grows.
+ */
+
+public enum ImEvent: Equatable, Hashable {
+    
+    /**
+     * A dial attempt starts (login, or a redial). OpenIM `OnConnecting`.
+     */
+    case connecting
+    /**
+     * The gateway accepted the connection (and, at login, the user was fetched).
+     */
+    case connectSuccess
+    /**
+     * One connect attempt failed: `code` is the server's errCode or 10000/10001.
+     */
+    case connectFailed(code: Int32, detail: String
+    )
+    /**
+     * Another device (or an admin) took over this session; it has been logged out.
+     * At most once per session.
+     */
+    case kickedOffline
+    /**
+     * The token expired; the session has been logged out. At most once per session.
+     */
+    case userTokenExpired
+    /**
+     * The server rejected the token; the session has been logged out. At most once
+     * per session.
+     */
+    case userTokenInvalid(detail: String
+    )
+    /**
+     * Messages for the logged-in user, in the order received (one 2001 push, or the
+     * messages held while a login finished). Never empty.
+     */
+    case messages(messages: [Message]
+    )
+    /**
+     * The session state changed (also the current state right after `set_listener`,
+     * and the final state of a logout or shutdown).
+     */
+    case stateChanged(state: SessionState
+    )
+    /**
+     * A sync with the server began (OpenIM `OnSyncServerStart`): on every connect, on
+     * return to the foreground, when the network comes back, after a push with a gap.
+     */
+    case syncStarted
+    /**
+     * The sync ended with every missing message stored and delivered
+     * (`OnSyncServerFinish`).
+     */
+    case syncFinished
+    /**
+     * The sync failed (`OnSyncServerFailed`); nothing was skipped: it is retried with
+     * backoff, or at the next connect.
+     */
+    case syncFailed(code: Int32, detail: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ImEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImEvent: FfiConverterRustBuffer {
+    typealias SwiftType = ImEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .connecting
+        
+        case 2: return .connectSuccess
+        
+        case 3: return .connectFailed(code: try FfiConverterInt32.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .kickedOffline
+        
+        case 5: return .userTokenExpired
+        
+        case 6: return .userTokenInvalid(detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .messages(messages: try FfiConverterSequenceTypeMessage.read(from: &buf)
+        )
+        
+        case 8: return .stateChanged(state: try FfiConverterTypeSessionState.read(from: &buf)
+        )
+        
+        case 9: return .syncStarted
+        
+        case 10: return .syncFinished
+        
+        case 11: return .syncFailed(code: try FfiConverterInt32.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ImEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .connecting:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .connectSuccess:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .connectFailed(code,detail):
+            writeInt(&buf, Int32(3))
+            FfiConverterInt32.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case .kickedOffline:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .userTokenExpired:
+            writeInt(&buf, Int32(5))
+        
+        
+        case let .userTokenInvalid(detail):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .messages(messages):
+            writeInt(&buf, Int32(7))
+            FfiConverterSequenceTypeMessage.write(messages, into: &buf)
+            
+        
+        case let .stateChanged(state):
+            writeInt(&buf, Int32(8))
+            FfiConverterTypeSessionState.write(state, into: &buf)
+            
+        
+        case .syncStarted:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .syncFinished:
+            writeInt(&buf, Int32(10))
+        
+        
+        case let .syncFailed(code,detail):
+            writeInt(&buf, Int32(11))
+            FfiConverterInt32.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImEvent_lift(_ buf: RustBuffer) throws -> ImEvent {
+    return try FfiConverterTypeImEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImEvent_lower(_ value: ImEvent) -> RustBuffer {
+    return FfiConverterTypeImEvent.lower(value)
+}
+
+
+
+/**
+ * How much imbridge logs (logcat / unified logging / stderr); see [`crate::init_logging`].
  */
 
 public enum LogLevel: Equatable, Hashable {
@@ -2305,7 +2461,7 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 
 
 /**
- * OpenIM login status (1, 2, 3 in OpenIM's docs).
+ * OpenIM's login status (numbers 1, 2, 3 in OpenIM's docs).
  */
 
 public enum LoginStatus: Equatable, Hashable {
@@ -2381,8 +2537,9 @@ public func FfiConverterTypeLoginStatus_lower(_ value: LoginStatus) -> RustBuffe
 
 
 /**
- * OpenIM platform IDs: Ios=1, Android=2, Windows=3, Osx=4, Web=5, MiniWeb=6,
- * Linux=7, AndroidPad=8, Ipad=9, HarmonyOs=11.
+ * OpenIM platform IDs (`constant.PlatformID2Name`): Ios=1, Android=2, Windows=3,
+ * Osx=4, Web=5, MiniWeb=6, Linux=7, AndroidPad=8, Ipad=9, HarmonyOs=11.
+ * Admin (10) is not a client platform.
  */
 
 public enum Platform: Equatable, Hashable {
@@ -2512,14 +2669,26 @@ public func FfiConverterTypePlatform_lower(_ value: Platform) -> RustBuffer {
 
 public enum StateReason: Equatable, Hashable {
     
+    /**
+     * Nothing happened yet.
+     */
     case created
     case loginStarted
     case loggedIn
     case loginFailed
+    /**
+     * A logout or `cancel_login` (or a dropped login future) ended the login.
+     */
     case loginCancelled
     case loggedOut
+    /**
+     * The live connection ended (drop, dead-connection timeout, protocol error).
+     */
     case connectionLost
     case dialFailed
+    /**
+     * A wait ended (or the network came back) and a dial began.
+     */
     case redialing
     case reconnected
     case kicked
@@ -2528,6 +2697,9 @@ public enum StateReason: Equatable, Hashable {
     case networkUnavailable
     case networkAvailable
     case appForeground
+    /**
+     * The manager was shut down: the last state it ever has.
+     */
     case shutdown
 
 
@@ -2682,6 +2854,78 @@ public func FfiConverterTypeStateReason_lower(_ value: StateReason) -> RustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -2730,8 +2974,8 @@ fileprivate struct FfiConverterOptionTypeImListener: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeLogLevel: FfiConverterRustBuffer {
-    typealias SwiftType = LogLevel?
+fileprivate struct FfiConverterOptionTypeMessage: FfiConverterRustBuffer {
+    typealias SwiftType = Message?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -2739,15 +2983,65 @@ fileprivate struct FfiConverterOptionTypeLogLevel: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterTypeLogLevel.write(value, into: &buf)
+        FfiConverterTypeMessage.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterTypeLogLevel.read(from: &buf)
+        case 1: return try FfiConverterTypeMessage.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeConversation: FfiConverterRustBuffer {
+    typealias SwiftType = [Conversation]
+
+    public static func write(_ value: [Conversation], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConversation.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Conversation] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Conversation]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConversation.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [Message]
+
+    public static func write(_ value: [Message], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Message] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Message]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessage.read(from: &buf))
+        }
+        return seq
     }
 }
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
@@ -2799,15 +3093,18 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
- * The OpenIM number of a platform (e.g. Android → 2).
+ * Installs imbridge's logger — logcat on Android, unified logging on Apple, stderr
+ * elsewhere — and sets its level. Call it once per process, before the first manager
+ * (later calls only change the level). Without it imbridge logs nothing. If the app
+ * already installed a `log` logger (Rust apps), that one is kept. Nothing logged holds
+ * a token.
  */
-public func platformId(platform: Platform) -> Int32  {
-    return try!  FfiConverterInt32.lift(try! rustCall() {
+public func initLogging(level: LogLevel)  {try! rustCall() {
         uniffiCallStatus in
-    uniffi_imbridge_fn_func_platform_id(
-        FfiConverterTypePlatform_lower(platform),uniffiCallStatus
+    uniffi_imbridge_fn_func_init_logging(
+        FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
     )
-})
+}
 }
 
 private enum InitializationResult {
@@ -2825,64 +3122,55 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_imbridge_checksum_func_platform_id() != 722) {
+    if (uniffi_imbridge_checksum_func_init_logging() != 38698) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_imlistener_on_connecting() != 17641) {
+    if (uniffi_imbridge_checksum_method_immanager_cancel_login() != 57195) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_imlistener_on_connect_success() != 32006) {
+    if (uniffi_imbridge_checksum_method_immanager_connection_state() != 64543) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_imlistener_on_connect_failed() != 57351) {
+    if (uniffi_imbridge_checksum_method_immanager_conversations() != 51147) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_imlistener_on_kicked_offline() != 31573) {
+    if (uniffi_imbridge_checksum_method_immanager_erase_local_data() != 57378) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_imlistener_on_user_token_expired() != 31608) {
+    if (uniffi_imbridge_checksum_method_immanager_login() != 17021) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_imlistener_on_user_token_invalid() != 39153) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_imbridge_checksum_method_imlistener_on_recv_new_message() != 41895) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_imbridge_checksum_method_imlistener_on_session_state_changed() != 47827) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_imbridge_checksum_method_immanager_connection_state() != 61185) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_imbridge_checksum_method_immanager_login() != 11028) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_imbridge_checksum_method_immanager_login_status() != 34482) {
+    if (uniffi_imbridge_checksum_method_immanager_login_status() != 5598) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_imbridge_checksum_method_immanager_login_user_id() != 53905) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_logout() != 64977) {
+    if (uniffi_imbridge_checksum_method_immanager_logout() != 27027) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_network_changed() != 54517) {
+    if (uniffi_imbridge_checksum_method_immanager_messages() != 21658) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_session_state() != 41580) {
+    if (uniffi_imbridge_checksum_method_immanager_network_changed() != 3851) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_set_app_background() != 61650) {
+    if (uniffi_imbridge_checksum_method_immanager_session_state() != 46619) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_set_listener() != 3510) {
+    if (uniffi_imbridge_checksum_method_immanager_set_app_background() != 25323) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_shutdown() != 28076) {
+    if (uniffi_imbridge_checksum_method_immanager_set_listener() != 51124) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_constructor_immanager_new() != 16596) {
+    if (uniffi_imbridge_checksum_method_immanager_shutdown() != 46484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_imbridge_checksum_method_imlistener_on_event() != 6005) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_imbridge_checksum_constructor_immanager_new() != 51305) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// The `ImListener` an `ImSession` installs: turns imbridge's callbacks into values of the
-/// session's streams, either right on the imbridge thread that calls it or hopped, in order,
-/// onto the main queue (`EventDelivery`).
+/// The `ImListener` an `ImSession` installs: turns each `ImEvent` into values of the session's
+/// streams, either right on the imbridge thread that calls it or hopped, in order, onto the main
+/// queue (`EventDelivery`). Silencing an ended session is imbridge's job: this only forwards.
 ///
 /// It holds no reference to the manager or the session, so a forgotten session is still freed.
 final class EventBroadcaster: ImListener, @unchecked Sendable {
@@ -13,14 +13,12 @@ final class EventBroadcaster: ImListener, @unchecked Sendable {
     private let lock = NSRecursiveLock()
     private let delivery: EventDelivery
 
-    /// Bumped by `silence()`: hops queued before it are dropped.
-    private var epoch: UInt64 = 0
     private var latest: SessionState
     private var finished = false
     private var nextID: UInt64 = 0
     private var stateStreams = StreamFanOut<SessionState>()
     private var messageStreams = StreamFanOut<Message>()
-    private var eventStreams = StreamFanOut<ConnectionEvent>()
+    private var eventStreams = StreamFanOut<ImEvent>()
 
     /// States are snapshots: a consumer that falls this far behind skips to the newest ones.
     static let stateBufferSize = 64
@@ -34,73 +32,39 @@ final class EventBroadcaster: ImListener, @unchecked Sendable {
 
     /// A new stream of states: the latest published state first, then every newer one.
     func states() -> AsyncStream<SessionState> {
-        AsyncStream(bufferingPolicy: .bufferingNewest(Self.stateBufferSize)) { continuation in
-            self.locked {
-                continuation.yield(self.latest)
-                guard !self.finished else {
-                    continuation.finish()
-                    return
-                }
-                let id = self.makeID()
-                self.stateStreams.add(id, continuation)
-                continuation.onTermination = { [weak self] _ in
-                    self?.removeStream(id)
-                }
-            }
-        }
+        subscribe(\.stateStreams, .bufferingNewest(Self.stateBufferSize)) { $0.yield(self.latest) }
     }
 
-    /// A new stream of the messages pushed from now on (unbounded: none is dropped).
+    /// A new stream of the messages delivered from now on, one by one (unbounded).
     func messages() -> AsyncStream<Message> {
-        AsyncStream(bufferingPolicy: .unbounded) { continuation in
-            self.locked {
-                guard !self.finished else {
-                    continuation.finish()
-                    return
-                }
-                let id = self.makeID()
-                self.messageStreams.add(id, continuation)
-                continuation.onTermination = { [weak self] _ in
-                    self?.removeStream(id)
-                }
-            }
-        }
+        subscribe(\.messageStreams, .unbounded)
     }
 
-    /// A new stream of the connection events from now on (unbounded: none is dropped).
-    func connectionEvents() -> AsyncStream<ConnectionEvent> {
-        AsyncStream(bufferingPolicy: .unbounded) { continuation in
-            self.locked {
-                guard !self.finished else {
-                    continuation.finish()
-                    return
-                }
-                let id = self.makeID()
-                self.eventStreams.add(id, continuation)
-                continuation.onTermination = { [weak self] _ in
-                    self?.removeStream(id)
-                }
-            }
-        }
+    /// A new stream of every event delivered from now on (unbounded).
+    func events() -> AsyncStream<ImEvent> {
+        subscribe(\.eventStreams, .unbounded)
     }
 
     // MARK: publishing (used by ImSession)
 
-    /// Publishes `state` (in the delivery context) unless a state at least as new (`seq`) was
-    /// published already, so the stream never goes back, whoever publishes first.
+    /// Publishes a state imbridge returned (in the delivery context), unless one at least as new
+    /// (`seq`) was published already: the stream never goes back, whoever publishes first.
     func publish(_ state: SessionState) {
         deliver { $0.publishNow(state) }
     }
 
-    /// Called once `logout()` (or `shutdown()`) has returned: imbridge calls nothing more for
-    /// that session, and values of it still queued for the main queue are dropped too.
-    func silence() {
-        locked { epoch &+= 1 }
+    /// Returns once everything delivered to this listener so far has reached the streams: with
+    /// `.mainActor`, once a marker queued behind the hops has run on the main queue.
+    func flush() async {
+        guard delivery == .mainActor else { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.main.async { done.resume() }
+        }
     }
 
-    /// Ends every stream, after the values already queued for them. Nothing is published later.
+    /// Ends every stream, after the values already queued for them. Nothing is yielded later.
     func finish() {
-        deliver(evenIfSilenced: true) { broadcaster in
+        deliver { broadcaster in
             broadcaster.finished = true
             // Taken out first, finished after: each finish() runs that stream's onTermination
             // (removeStream) right here, which must not happen inside a mutating access to the
@@ -116,61 +80,34 @@ final class EventBroadcaster: ImListener, @unchecked Sendable {
 
     // MARK: ImListener (called by imbridge, one call at a time, in order)
 
-    func onConnecting() {
-        deliver { $0.eventStreams.yield(.connecting) }
-    }
-
-    func onConnectSuccess() {
-        deliver { $0.eventStreams.yield(.connectSuccess) }
-    }
-
-    func onConnectFailed(code: Int32, errorText: String) {
-        deliver { $0.eventStreams.yield(.connectFailed(code: code, errorText: errorText)) }
-    }
-
-    func onKickedOffline() {
-        deliver { $0.eventStreams.yield(.kickedOffline) }
-    }
-
-    func onUserTokenExpired() {
-        deliver { $0.eventStreams.yield(.userTokenExpired) }
-    }
-
-    func onUserTokenInvalid(errorText: String) {
-        deliver { $0.eventStreams.yield(.userTokenInvalid(errorText: errorText)) }
-    }
-
-    func onRecvNewMessage(message: Message) {
-        deliver { $0.messageStreams.yield(message) }
-    }
-
-    func onSessionStateChanged(state: SessionState) {
-        deliver { $0.publishNow(state) }
+    func onEvent(event: ImEvent) {
+        deliver { broadcaster in
+            switch event {
+            case .stateChanged(let state):
+                broadcaster.publishNow(state)
+            case .messages(let messages):
+                messages.forEach { broadcaster.messageStreams.yield($0) }
+            default:
+                break
+            }
+            broadcaster.eventStreams.yield(event)
+        }
     }
 
     // MARK: internals
 
     /// Runs `work` with the lock held: now (`.immediate`), or later on the main queue
-    /// (`.mainActor`) unless `silence()` was called in between (or `evenIfSilenced`). The main
-    /// queue is serial and FIFO, so hops keep their order. Nothing runs once finished.
-    private func deliver(
-        evenIfSilenced: Bool = false,
-        _ work: @escaping @Sendable (EventBroadcaster) -> Void
-    ) {
-        switch delivery {
-        case .immediate:
-            locked {
-                guard !finished else { return }
+    /// (`.mainActor`; serial and FIFO, so hops keep their order). Nothing runs once finished.
+    private func deliver(_ work: @escaping @Sendable (EventBroadcaster) -> Void) {
+        let run: @Sendable () -> Void = {
+            self.locked {
+                guard !self.finished else { return }
                 work(self)
             }
-        case .mainActor:
-            let stamp = locked { epoch }
-            DispatchQueue.main.async {
-                self.locked {
-                    guard !self.finished, evenIfSilenced || stamp == self.epoch else { return }
-                    work(self)
-                }
-            }
+        }
+        switch delivery {
+        case .immediate: run()
+        case .mainActor: DispatchQueue.main.async(execute: run)
         }
     }
 
@@ -181,6 +118,29 @@ final class EventBroadcaster: ImListener, @unchecked Sendable {
         stateStreams.yield(state)
     }
 
+    /// A new stream registered in `fanOut`; `first` runs on it before it is registered.
+    private func subscribe<Element: Sendable>(
+        _ fanOut: ReferenceWritableKeyPath<EventBroadcaster, StreamFanOut<Element>>,
+        _ buffering: AsyncStream<Element>.Continuation.BufferingPolicy,
+        first: (AsyncStream<Element>.Continuation) -> Void = { _ in }
+    ) -> AsyncStream<Element> {
+        AsyncStream(bufferingPolicy: buffering) { continuation in
+            self.locked {
+                first(continuation)
+                guard !self.finished else {
+                    continuation.finish()
+                    return
+                }
+                nextID &+= 1
+                let id = nextID
+                self[keyPath: fanOut].add(id, continuation)
+                continuation.onTermination = { [weak self] _ in
+                    self?.removeStream(id)
+                }
+            }
+        }
+    }
+
     /// A consumer stopped listening (or its stream was finished). IDs are unique across the
     /// three kinds, so removing from all of them is exact.
     private func removeStream(_ id: UInt64) {
@@ -189,12 +149,6 @@ final class EventBroadcaster: ImListener, @unchecked Sendable {
             messageStreams.remove(id)
             eventStreams.remove(id)
         }
-    }
-
-    /// Lock held.
-    private func makeID() -> UInt64 {
-        nextID &+= 1
-        return nextID
     }
 
     private func locked<Result>(_ body: () throws -> Result) rethrows -> Result {

@@ -1,10 +1,12 @@
 import Foundation
 
 /// One imbridge session made idiomatic for Swift: `async` `login` / `logout`, the session state,
-/// pushed messages and the OpenIM connection events as `AsyncStream`s, and opt-in lifecycle
-/// bindings (`bindLogoutToAppTermination`, `bindAppBackground`, `bindNetworkPath`).
+/// the messages one by one and every `ImEvent` as `AsyncStream`s, offline reads of the local
+/// store, and opt-in lifecycle bindings (`bindLogoutToAppTermination`, `bindAppBackground`,
+/// `bindNetworkPath`).
 ///
 /// ```swift
+/// initLogging(level: .info)   // once per process; without it imbridge logs nothing
 /// let session = try ImSession(config: ImConfig(apiAddr: "https://im.example.com:10002",
 ///                                              wsAddr: "wss://im.example.com:10001",
 ///                                              platform: .ios))
@@ -16,9 +18,6 @@ import Foundation
 /// block the caller (imbridge runs them on its own threads). Stream values are produced per
 /// `EventDelivery`, one at a time and in order.
 ///
-/// Cancellation: Swift `Task` cancellation does not reach Rust, so `login` handles it itself
-/// (see `login`). `logout` is not cancellable: it ends within `ImConfig.logoutTimeoutMs`.
-///
 /// Dropping the last reference ends the streams, cancels the bindings and frees the manager,
 /// which logs out in the background (best effort).
 public final class ImSession: @unchecked Sendable {
@@ -28,8 +27,10 @@ public final class ImSession: @unchecked Sendable {
     /// the session: do not replace it.
     public let manager: ImManager
 
+    /// Where the local store lives (`ImConfig.dataDir`); nil: in memory, for the manager's life.
+    public let dataDir: String?
+
     private let broadcaster: EventBroadcaster
-    private let loginGate = LoginGate()
     private let lifecycle = Locked(LifecycleState())
 
     private struct LifecycleState {
@@ -37,15 +38,25 @@ public final class ImSession: @unchecked Sendable {
         var bindings: [ImBinding] = []
     }
 
-    /// Creates the manager (`ImManager(config:)` checks the config: a bad one throws
-    /// `ImError.InvalidArgument` saying which field is wrong) and listens to it.
-    public convenience init(config: ImConfig, delivery: EventDelivery = .immediate) throws {
-        try self.init(manager: ImManager(config: config), delivery: delivery)
+    /// Creates the manager and listens to it. `ImManager(config:)` checks the config: a bad one
+    /// throws `ImError.InvalidArgument` saying which field is wrong.
+    ///
+    /// The local message store: `config.dataDir` when set; otherwise, with `persistent` (the
+    /// default), `<Application Support>/imbridge` (`defaultDataDir()`, created if missing);
+    /// with `persistent: false`, in memory (nothing survives the manager).
+    public convenience init(config: ImConfig, delivery: EventDelivery = .immediate, persistent: Bool = true) throws {
+        var config = config
+        if config.dataDir == nil, persistent {
+            config.dataDir = try Self.defaultDataDir()
+        }
+        try self.init(manager: ImManager(config: config), delivery: delivery, dataDir: config.dataDir)
     }
 
-    /// Wraps an existing manager and installs the session's listener on it.
-    public init(manager: ImManager, delivery: EventDelivery = .immediate) {
+    /// Wraps an existing manager and installs the session's listener on it. `dataDir` is only
+    /// reported back (`dataDir`): pass the one the manager's config has.
+    public init(manager: ImManager, delivery: EventDelivery = .immediate, dataDir: String? = nil) {
         self.manager = manager
+        self.dataDir = dataDir
         broadcaster = EventBroadcaster(initial: manager.sessionState(), delivery: delivery)
         manager.setListener(listener: broadcaster)
     }
@@ -56,6 +67,21 @@ public final class ImSession: @unchecked Sendable {
         }
         manager.setListener(listener: nil)
         broadcaster.finish()
+    }
+
+    /// `<Application Support>/imbridge` of the user domain, created if missing (on Linux:
+    /// `~/.local/share/imbridge`). Throws `ImError.Storage` when it cannot be made.
+    public static func defaultDataDir() throws -> String {
+        do {
+            let support = try FileManager.default.url(
+                for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true
+            )
+            let dir = support.appendingPathComponent("imbridge", isDirectory: true)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            return dir.path
+        } catch {
+            throw ImError.Storage(detail: "cannot create the default data directory: \(error)")
+        }
     }
 
     // MARK: state and streams
@@ -71,19 +97,21 @@ public final class ImSession: @unchecked Sendable {
     public var connectionState: ConnectionState { manager.connectionState() }
 
     /// A new subscription to the session state: the latest published state first, then every
-    /// change, `seq` strictly growing. Besides imbridge's own callbacks it gets the state read
-    /// after `login` and `logout` return (an explicit logout silences the session, so imbridge
-    /// itself does not report its final `loggedOut`). Ends after `shutdown()` (last value:
-    /// `loggedOut`, reason `shutdown`) or when the session is freed. Each access is a separate
-    /// stream; a consumer more than 64 states behind skips to the newest.
+    /// change imbridge delivers, `seq` strictly growing (one seq names one state). Also gets the
+    /// state read when `login` returns. After `logout()` its last value is the final state that
+    /// `logout()` returned; after `shutdown()` the final `shutdown` state, and then it ends (also
+    /// when the session is freed). A consumer more than 64 states behind skips to the newest.
     public var states: AsyncStream<SessionState> { broadcaster.states() }
 
-    /// A new subscription to the messages pushed to the logged-in user from now on. None of a
-    /// session arrives after its `logout()` returned. Unbounded buffer: none is dropped.
+    /// A new subscription to the messages delivered from now on, one by one, in order
+    /// (imbridge delivers them in batches: `ImEvent.messages`). None of a session arrives after
+    /// its `logout()` returned. Unbounded buffer: none is dropped.
     public var messages: AsyncStream<Message> { broadcaster.messages() }
 
-    /// A new subscription to the OpenIM connection callbacks from now on, in order.
-    public var connectionEvents: AsyncStream<ConnectionEvent> { broadcaster.connectionEvents() }
+    /// A new subscription to every `ImEvent` delivered from now on, in order: the connection
+    /// callbacks, message batches, state changes and sync events. Switch with a `default:`
+    /// branch: later versions add events. Unbounded buffer.
+    public var events: AsyncStream<ImEvent> { broadcaster.events() }
 
     // MARK: commands
 
@@ -91,67 +119,54 @@ public final class ImSession: @unchecked Sendable {
     /// at once; another user → the current session logs out first; while another login runs →
     /// `ImError.LoginInProgress`.
     ///
-    /// Cancelling the calling `Task` cancels the login: the session calls `logout()` (imbridge's
-    /// way to end a pending login, which then fails with `LoginCancelled`), waits for it, and
-    /// this call throws `CancellationError`. If the login had already succeeded when the
-    /// cancellation arrived, the session is logged out again, so a cancelled login never leaves a
-    /// session behind. A login ended by somebody else's `logout()` throws `ImError.LoginCancelled`.
-    /// Repeating the login of the user already logged in is not undone by a cancellation.
+    /// Cancelling the calling `Task` cancels the pending login through `manager.cancelLogin()`:
+    /// the `loggedOut` / `loginCancelled` state is heard, and this call throws
+    /// `CancellationError`. A login that had already finished when the task was cancelled stays
+    /// logged in (the call still throws `CancellationError`); so does the repeated login of the
+    /// user already logged in, which returns that user at once. A task cancelled before the call
+    /// starts nothing. A login ended by somebody else's `logout()` throws `ImError.LoginCancelled`.
     ///
     /// - Throws: `ImError` (`TokenExpired`, `TokenInvalid`, `TokenKicked`, `Network`, `Timeout`,
-    ///   `InvalidArgument`, `LoginInProgress`, `LoginCancelled`, `Shutdown`, …) or
+    ///   `InvalidArgument`, `LoginInProgress`, `LoginCancelled`, `Storage`, `Shutdown`, …) or
     ///   `CancellationError`.
     public func login(userId: String, token: String, operationId: String? = nil) async throws -> UserInfo {
         let manager = self.manager
-        defer { refreshState() }
-        if manager.loginStatus() == .loggedIn, manager.loginUserId() == userId {
-            // imbridge answers at once and redoes nothing: there is nothing to cancel.
-            return try await manager.login(userId: userId, token: token, operationId: operationId)
+        let repeated = manager.loginStatus() == .loggedIn && manager.loginUserId() == userId
+        if !repeated {
+            try Task.checkCancellation()
         }
-        guard let ticket = loginGate.begin() else {
-            // Another login call of this session runs: imbridge says LoginInProgress at once.
-            return try await manager.login(userId: userId, token: token, operationId: operationId)
-        }
-        defer { loginGate.end(ticket) }
-        try Task.checkCancellation()
-
-        let gate = loginGate
         let outcome: Result<UserInfo, Error>
         do {
-            let user = try await withTaskCancellationHandler {
+            outcome = .success(try await withTaskCancellationHandler {
                 try await manager.login(userId: userId, token: token, operationId: operationId)
             } onCancel: {
-                gate.cancel(ticket) {
-                    Task {
-                        _ = try? await manager.logout(operationId: nil)
-                    }
-                }
-            }
-            outcome = .success(user)
+                // Ends the pending login (not undone if it has finished); after shutdown: nothing.
+                try? manager.cancelLogin()
+            })
         } catch {
             outcome = .failure(error)
         }
-        guard Task.isCancelled else {
-            return try outcome.get()
+        if !lifecycle.withLock({ $0.isShutDown }) {
+            // So that `states` reads loggedIn when this returns.
+            broadcaster.publish(manager.sessionState())
         }
-        // Cancelled. The logout started by the handler may have reached imbridge before the
-        // login did (then the login went on), or the login may have won the race: either way,
-        // end what is left, then report the cancellation.
-        await gate.cancellingLogout(ticket)?.value
-        if case .success = outcome {
-            _ = try? await manager.logout(operationId: nil)
+        if !repeated, Task.isCancelled {
+            throw CancellationError()
         }
-        broadcaster.silence()
-        throw CancellationError()
+        return try outcome.get()
     }
 
-    /// Logs out; idempotent, and a no-op after `shutdown()`. When it returns, nothing more of
-    /// the ended session is yielded and `states` has yielded (or queued, with `.mainActor`) the
-    /// `loggedOut` state.
-    public func logout(operationId: String? = nil) async throws {
-        if lifecycle.withLock({ $0.isShutDown }) { return }
-        try await manager.logout(operationId: operationId)
-        didLogOut()
+    /// Logs out (idempotent) and returns imbridge's final state of the session (`loggedOut`, its
+    /// own `seq`). That state is also the last value `states` yields for the session: when this
+    /// returns it has been yielded (with `.mainActor` too) and nothing more of the ended session
+    /// follows. After `shutdown()`: returns the final `shutdown` state. Not cancellable; it ends
+    /// within `ImConfig.logoutTimeoutMs` (default 5 s).
+    @discardableResult
+    public func logout(operationId: String? = nil) async throws -> SessionState {
+        if lifecycle.withLock({ $0.isShutDown }) { return manager.shutdown() }
+        let last = try await manager.logout(operationId: operationId)
+        await broadcaster.flush()
+        return last
     }
 
     /// Tells the server whether the app is in the background (OpenIM 2004); imbridge also uses it
@@ -167,35 +182,48 @@ public final class ImSession: @unchecked Sendable {
         try manager.networkChanged(available: available)
     }
 
+    // MARK: offline reads (the local store of the user whose login was last started)
+
+    /// The cached conversation list, newest activity first. Readable from the moment `login` is
+    /// called (also after it failed, with no network, and after `logout()`) until another user
+    /// logs in; `ImError.NotLoggedIn` before any login or after `eraseLocalData` of that user.
+    public func conversations() throws -> [Conversation] {
+        try manager.conversations()
+    }
+
+    /// A conversation's stored messages, newest first: seqs below `beforeSeq` (from the newest
+    /// when nil), at most `limit` (1–1000). To page back, pass the lowest seq of the last page.
+    public func messages(conversationId: String, beforeSeq: Int64? = nil, limit: UInt32 = 50) throws -> [Message] {
+        try manager.messages(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit)
+    }
+
+    /// Deletes everything stored locally for `userId` (account removal, privacy). Refused with
+    /// `ImError.InvalidArgument` while that user is logged in or logging in here.
+    public func eraseLocalData(userId: String) async throws {
+        try await manager.eraseLocalData(userId: userId)
+    }
+
     /// Stops the session for good: cancels the bindings, shuts the manager down (it logs out in
-    /// the background, best effort; later calls throw `ImError.Shutdown`), yields a last
-    /// `loggedOut` / `shutdown` state and ends the streams. Never blocks. Idempotent.
-    public func shutdown() {
+    /// the background, best effort; later calls throw `ImError.Shutdown`) and returns its final
+    /// state (`loggedOut`, reason `shutdown`, its own `seq`), which `states` yields last before
+    /// every stream ends. Never blocks. Idempotent.
+    @discardableResult
+    public func shutdown() -> SessionState {
         let bindings = lifecycle.withLock { s -> [ImBinding]? in
             guard !s.isShutDown else { return nil }
             s.isShutDown = true
             defer { s.bindings = [] }
             return s.bindings
         }
-        guard let bindings else { return }
+        // Shutting down again returns the same final state: it never changes after shutdown.
+        guard let bindings else { return manager.shutdown() }
         for binding in bindings {
             binding.cancel()
         }
-        manager.shutdown()
-        broadcaster.silence()
-        let last = manager.sessionState()
-        if last.loginStatus == .loggedOut, last.reason == .shutdown {
-            broadcaster.publish(last)
-        } else {
-            broadcaster.publish(SessionState(
-                loginStatus: .loggedOut,
-                connection: .disconnected,
-                userId: nil,
-                reason: .shutdown,
-                seq: last.seq + 1
-            ))
-        }
+        let last = manager.shutdown()
+        broadcaster.publish(last)
         broadcaster.finish()
+        return last
     }
 
     // MARK: for the bindings
@@ -211,18 +239,5 @@ public final class ImSession: @unchecked Sendable {
             binding.cancel()
         }
         return binding
-    }
-
-    /// After an explicit logout returned: drops what is still queued of the ended session and
-    /// publishes the `loggedOut` state imbridge no longer reports.
-    func didLogOut() {
-        broadcaster.silence()
-        refreshState()
-    }
-
-    /// Publishes the current state into `states` (ignored if not newer than the last one).
-    func refreshState() {
-        if lifecycle.withLock({ $0.isShutDown }) { return }
-        broadcaster.publish(manager.sessionState())
     }
 }

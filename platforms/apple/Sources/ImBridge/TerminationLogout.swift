@@ -44,7 +44,9 @@ extension ImSession {
     ///
     /// For places that cannot `await`, like a termination handler on the main thread. Never call
     /// it from a Swift concurrency task: it would block one of the few cooperative threads that
-    /// the logout itself needs.
+    /// the logout itself needs. With `.mainActor` delivery called on the main thread, the values
+    /// imbridge delivered before the logout returned (ending with its final state) are still
+    /// queued there: they follow once the main thread is free again.
     ///
     /// - Returns: true when the logout finished in time.
     @discardableResult
@@ -57,7 +59,6 @@ extension ImSession {
         }
         let bounded = min(max(timeout, 0), 3)
         if done.wait(timeout: .now() + bounded) == .success {
-            didLogOut()
             return true
         }
         shutdown()

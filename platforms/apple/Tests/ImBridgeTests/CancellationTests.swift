@@ -4,7 +4,6 @@ import Foundation
 import XCTest
 import ImBridge
 
-/// Swift Task cancellation does not reach Rust; `ImSession.login` turns it into a logout.
 /// Parks the current task until it is cancelled (the tests cancel it right after creating it),
 /// so that what follows runs in an already cancelled task.
 private func untilCancelled() async {
@@ -13,30 +12,51 @@ private func untilCancelled() async {
     }
 }
 
+/// Swift `Task` cancellation of `ImSession.login` goes through `ImManager.cancelLogin()`.
 final class CancellationTests: GatewayTestCase {
-    /// A session whose gateway address refuses connections: its login stays pending (retried
-    /// with backoff inside a 60 s login timeout) until something ends it.
-    private func sessionWithAPendingLogin() async throws -> (ImSession, Task<UserInfo, Error>) {
+    private var silent: SilentPort?
+
+    override func tearDown() {
+        super.tearDown()
+        silent = nil
+    }
+
+    /// A session whose login stays pending until something ends it: its gateway address either
+    /// refuses connections (retried with backoff inside a 60 s login timeout: `connectFailed`
+    /// events) or is a silent port (the upgrade waits 30 s for a reply that never comes).
+    private func sessionWithAPendingLogin(
+        silentGateway: Bool = false
+    ) async throws -> (ImSession, Task<UserInfo, Error>) {
+        var wsAddr = "ws://127.0.0.1:1"
+        if silentGateway {
+            let port = try SilentPort()
+            silent = port
+            wsAddr = port.wsAddr
+        }
         let config = ImConfig(
             apiAddr: gateway.apiAddr,
-            wsAddr: "ws://127.0.0.1:1",
+            wsAddr: wsAddr,
             platform: .osx,
-            logLevel: .warn,
-            loginTimeoutMs: 60_000
+            loginTimeoutMs: 60_000,
+            requestTimeoutMs: 30_000
         )
         let session = try makeSession(config: config)
-        let events = session.connectionEvents
+        let events = session.events
         let login = Task { try await session.login(userId: uniqueUser(), token: "some-token") }
-        _ = try await firstValue(of: events, "a failed dial") {
-            if case .connectFailed = $0 { return true }
-            return false
+        _ = try await firstValue(of: events, silentGateway ? "a dial" : "a failed dial") {
+            switch $0 {
+            case .connecting: return silentGateway
+            case .connectFailed: return true
+            default: return false
+            }
         }
         XCTAssertEqual(session.loginStatus, .loggingIn)
         return (session, login)
     }
 
-    func test_cancelling_the_task_of_a_pending_login_logs_out_and_throws_cancellation() async throws {
-        let (session, login) = try await sessionWithAPendingLogin()
+    private func assertCancellingThePendingLogin(silentGateway: Bool) async throws {
+        let (session, login) = try await sessionWithAPendingLogin(silentGateway: silentGateway)
+        let states = session.states
         let started = Date()
 
         login.cancel()
@@ -47,17 +67,40 @@ final class CancellationTests: GatewayTestCase {
         } catch is CancellationError {
             // expected
         }
-        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "cancelled promptly, not at the login timeout")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "cancelled promptly, not at a timeout")
         XCTAssertEqual(session.loginStatus, .loggedOut)
         XCTAssertEqual(session.state.reason, .loginCancelled)
-        let last = try await firstValue(of: session.states, "the loggedOut state")
-        XCTAssertTrue(last.isLoggedOut)
+        let heard = try await firstValue(of: states, "the loginCancelled state") { $0.isLoggedOut }
+        XCTAssertEqual(heard.reason, .loginCancelled)
+        XCTAssertEqual(heard, session.state, "the stream holds imbridge's own state")
+
+        // The manager is usable again: a new login starts (and is in turn ended by a logout).
+        let events = session.events
+        let again = Task { try await session.login(userId: uniqueUser(), token: "some-token") }
+        _ = try await firstValue(of: events, "the next login's dial") { $0 == .connecting }
+        XCTAssertEqual(session.loginStatus, .loggingIn)
+        let last = try await session.logout()
+        XCTAssertEqual(last.reason, .loginCancelled)
+        do {
+            _ = try await again.value
+            XCTFail("the second login must fail")
+        } catch ImError.LoginCancelled {
+            // expected
+        }
+    }
+
+    func test_cancelling_the_task_of_a_login_to_a_refusing_gateway_cancels_it() async throws {
+        try await assertCancellingThePendingLogin(silentGateway: false)
+    }
+
+    func test_cancelling_the_task_of_a_login_to_a_silent_gateway_cancels_it() async throws {
+        try await assertCancellingThePendingLogin(silentGateway: true)
     }
 
     func test_logout_while_logging_in_makes_the_login_fail_with_login_cancelled() async throws {
         let (session, login) = try await sessionWithAPendingLogin()
 
-        try await session.logout()
+        let last = try await session.logout()
 
         do {
             _ = try await login.value
@@ -66,6 +109,8 @@ final class CancellationTests: GatewayTestCase {
             XCTAssertEqual(ImError.LoginCancelled.code(), 19001)
         }
         XCTAssertEqual(session.loginStatus, .loggedOut)
+        XCTAssertEqual(last.loginStatus, .loggedOut)
+        XCTAssertEqual(last.reason, .loginCancelled)
     }
 
     func test_a_task_cancelled_before_its_login_starts_changes_nothing() async throws {
@@ -116,9 +161,9 @@ final class CancellationTests: GatewayTestCase {
             _ = try await second.value
             XCTFail("a second login must fail")
         } catch ImError.LoginInProgress {
-            // expected: the first login call owns the pending login
+            // also fine: the first login call owns the pending login
         } catch is CancellationError {
-            // also fine
+            // expected: a cancelled task starts no login
         }
 
         XCTAssertEqual(session.loginStatus, .loggingIn, "the first login goes on")

@@ -86,16 +86,17 @@ final class DevGateway {
         }
     }
 
-    /// A config for this gateway, macOS platform, short timeouts for the tests.
-    func config(loginTimeoutMs: UInt64 = 10_000) -> ImConfig {
+    /// A config for this gateway, macOS platform, short timeouts for the tests; the store in
+    /// memory unless `dataDir` is given.
+    func config(loginTimeoutMs: UInt64 = 10_000, dataDir: String? = nil) -> ImConfig {
         ImConfig(
             apiAddr: apiAddr,
             wsAddr: wsAddr,
             platform: .osx,
-            logLevel: .warn,
             loginTimeoutMs: loginTimeoutMs,
             requestTimeoutMs: 5_000,
-            logoutTimeoutMs: 2_000
+            logoutTimeoutMs: 2_000,
+            dataDir: dataDir
         )
     }
 

@@ -5,11 +5,16 @@ import ImBridge
 /// Errors that need no server: config and input checks, the stable codes.
 final class ErrorTests: XCTestCase {
     private func config(api: String = "http://127.0.0.1:10002", ws: String = "ws://127.0.0.1:10001") -> ImConfig {
-        ImConfig(apiAddr: api, wsAddr: ws, platform: .osx, logLevel: .warn)
+        ImConfig(apiAddr: api, wsAddr: ws, platform: .osx)
+    }
+
+    private func makeSession() throws -> ImSession {
+        _ = enableTestLogging
+        return try ImSession(config: config(), persistent: false)
     }
 
     func test_a_malformed_address_is_invalid_argument() {
-        XCTAssertThrowsError(try ImSession(config: config(ws: "not a url"))) { error in
+        XCTAssertThrowsError(try ImSession(config: config(ws: "not a url"), persistent: false)) { error in
             guard let imError = error as? ImError, case .InvalidArgument(let detail) = imError else {
                 return XCTFail("expected InvalidArgument, got \(error)")
             }
@@ -19,7 +24,7 @@ final class ErrorTests: XCTestCase {
     }
 
     func test_bad_input_is_refused_before_anything_changes() async throws {
-        let session = try ImSession(config: config())
+        let session = try makeSession()
         defer { session.shutdown() }
         let before = session.state
 
@@ -50,6 +55,7 @@ final class ErrorTests: XCTestCase {
             (.Internal(detail: "x"), 10006),
             (.LoginCancelled, 19001),
             (.Shutdown, 19002),
+            (.Storage(detail: "x"), 19003),
         ]
         for (error, code) in cases {
             XCTAssertEqual(error.code(), code, "\(error)")
@@ -57,14 +63,14 @@ final class ErrorTests: XCTestCase {
     }
 
     func test_after_shutdown_calls_fail_with_shutdown_and_the_streams_end() async throws {
-        let session = try ImSession(config: config())
+        let session = try makeSession()
         let states = session.states
         let binding = session.bindAppBackground(
             background: Notification.Name("test.background"),
             foreground: Notification.Name("test.foreground")
         )
 
-        session.shutdown()
+        let final = session.shutdown()
 
         do {
             _ = try await session.login(userId: "alice", token: "t")
@@ -73,11 +79,39 @@ final class ErrorTests: XCTestCase {
             // expected
         }
         XCTAssertThrowsError(try session.networkChanged(available: true))
-        try await session.logout() // a no-op after shutdown
+        XCTAssertThrowsError(try session.conversations())
+        let afterLogout = try await session.logout() // a no-op after shutdown
+        XCTAssertEqual(afterLogout, final)
         XCTAssertTrue(binding.isCancelled)
         let seen = try await remainingValues(of: states, "the states stream")
-        XCTAssertEqual(seen.last?.loginStatus, .loggedOut)
-        XCTAssertEqual(seen.last?.reason, .shutdown)
-        session.shutdown() // idempotent
+        XCTAssertEqual(seen.last, final)
+        XCTAssertEqual(final.loginStatus, .loggedOut)
+        XCTAssertEqual(final.reason, .shutdown)
+        XCTAssertEqual(session.shutdown(), final, "idempotent: the same final state")
+    }
+
+    func test_the_default_data_dir_is_application_support_imbridge_and_the_app_can_opt_out() throws {
+        let dir = try ImSession.defaultDataDir()
+        XCTAssertEqual(URL(fileURLWithPath: dir).lastPathComponent, "imbridge")
+        var isDirectory: ObjCBool = false
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) && isDirectory.boolValue)
+        let support = try XCTUnwrap(FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first)
+        XCTAssertEqual(URL(fileURLWithPath: dir).deletingLastPathComponent().standardizedFileURL.path,
+                       support.standardizedFileURL.path)
+
+        let byDefault = try ImSession(config: config())
+        defer { byDefault.shutdown() }
+        XCTAssertEqual(byDefault.dataDir, dir)
+
+        let explicit = FileManager.default.temporaryDirectory.appendingPathComponent("imbridge-\(UUID().uuidString)").path
+        var custom = config()
+        custom.dataDir = explicit
+        let own = try ImSession(config: custom)
+        defer { own.shutdown() }
+        XCTAssertEqual(own.dataDir, explicit)
+
+        let inMemory = try ImSession(config: config(), persistent: false)
+        defer { inMemory.shutdown() }
+        XCTAssertNil(inMemory.dataDir)
     }
 }

@@ -24,12 +24,14 @@ class GatewayTestCase: XCTestCase {
         super.tearDown()
     }
 
-    /// A session on this test's gateway, shut down after the test.
+    /// A session on this test's gateway, shut down after the test. Its store is in memory
+    /// unless `config` names a `dataDir`.
     func makeSession(
         delivery: EventDelivery = .immediate,
         config: ImConfig? = nil
     ) throws -> ImSession {
-        let session = try ImSession(config: config ?? gateway.config(), delivery: delivery)
+        _ = enableTestLogging
+        let session = try ImSession(config: config ?? gateway.config(), delivery: delivery, persistent: false)
         sessions.append(session)
         return session
     }

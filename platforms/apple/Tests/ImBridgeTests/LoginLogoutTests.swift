@@ -37,18 +37,68 @@ final class LoginLogoutTests: GatewayTestCase {
         let (session, _, _) = try await loggedInSession()
         let states = session.states
 
-        try await session.logout()
+        let last = try await session.logout()
 
         XCTAssertEqual(session.loginStatus, .loggedOut)
         XCTAssertNil(session.loginUserId)
-        // imbridge silences an explicitly ended session; the layer publishes the final state.
+        // imbridge delivers the final state itself, as the ended session's last callback.
         let loggedOut = try await firstValue(of: states, "the loggedOut state") { $0.isLoggedOut }
+        XCTAssertEqual(loggedOut, last)
         XCTAssertEqual(loggedOut.reason, .loggedOut)
         XCTAssertEqual(loggedOut.connection, .disconnected)
 
-        try await session.logout()
-        try await session.logout(operationId: "op-twice")
+        let again = try await session.logout()
+        let twice = try await session.logout(operationId: "op-twice")
         XCTAssertEqual(session.loginStatus, .loggedOut)
+        // Each logout returns its own final state (a new seq), and it is the latest one.
+        XCTAssertTrue(again.isLoggedOut && twice.isLoggedOut)
+        XCTAssertGreaterThan(again.seq, last.seq)
+        XCTAssertGreaterThan(twice.seq, again.seq)
+        XCTAssertEqual(twice, session.state)
+    }
+
+    func test_logout_returns_the_final_state_which_is_the_last_state_with_a_seq_of_its_own() async throws {
+        let userId = uniqueUser()
+        let token = try await gateway.registerUser(userId)
+        let session = try makeSession()
+        let states = session.states
+        _ = try await session.login(userId: userId, token: token)
+
+        let last = try await session.logout()
+
+        XCTAssertEqual(last.loginStatus, .loggedOut)
+        XCTAssertEqual(last.reason, .loggedOut)
+        XCTAssertNil(last.userId)
+        XCTAssertEqual(last, session.state)
+        // When logout() returned, the final state was the latest: a new stream starts with it.
+        let latest = try await firstValue(of: session.states, "the latest state")
+        XCTAssertEqual(latest, last)
+        // Ending the streams: the final state is the last one of the session, then shutdown's.
+        let final = session.shutdown()
+        let seen = try await remainingValues(of: states, "the states stream")
+        XCTAssertEqual(Array(seen.suffix(2)), [last, final], "\(seen)")
+        XCTAssertTrue(seen.contains { $0.isLoggedIn }, "\(seen)")
+        let seqs = seen.map(\.seq)
+        XCTAssertEqual(seqs, seqs.sorted())
+        XCTAssertEqual(Set(seqs).count, seqs.count, "one seq names one state: \(seen)")
+        XCTAssertEqual(seen.filter { $0.seq == last.seq }, [last])
+    }
+
+    func test_shutdown_returns_a_final_state_with_the_next_seq_and_it_is_the_last_state() async throws {
+        let (session, _, _) = try await loggedInSession()
+        let states = session.states
+        let before = session.state
+        XCTAssertTrue(before.isLoggedIn)
+
+        let final = session.shutdown()
+
+        XCTAssertEqual(final.loginStatus, .loggedOut)
+        XCTAssertEqual(final.reason, .shutdown)
+        XCTAssertEqual(final.seq, before.seq + 1)
+        let seen = try await remainingValues(of: states, "the states stream")
+        XCTAssertEqual(seen.last, final)
+        XCTAssertEqual(seen.filter { $0.seq == final.seq }, [final])
+        XCTAssertEqual(session.shutdown(), final, "idempotent")
     }
 
     func test_state_seq_only_grows_across_login_and_logout() async throws {

@@ -8,25 +8,29 @@ import ImBridge
 /// No server needed: nothing logs in.
 final class StreamEndTests: XCTestCase {
     private func makeSession() throws -> ImSession {
-        try ImSession(config: ImConfig(apiAddr: "http://127.0.0.1:10002", wsAddr: "ws://127.0.0.1:10001",
-                                       platform: .osx, logLevel: .warn))
+        _ = enableTestLogging
+        return try ImSession(config: ImConfig(apiAddr: "http://127.0.0.1:10002", wsAddr: "ws://127.0.0.1:10001",
+                                              platform: .osx), persistent: false)
     }
 
     func test_shutdown_ends_an_open_states_stream_with_the_shutdown_state() async throws {
         let session = try makeSession()
         let states = session.states
+        let before = session.state
 
-        session.shutdown()
+        let final = session.shutdown()
 
         let seen = try await remainingValues(of: states, "the states stream")
-        XCTAssertEqual(seen.last?.reason, .shutdown)
+        XCTAssertEqual(seen, [before, final], "the state before, then the final one imbridge returned")
+        XCTAssertEqual(final.reason, .shutdown)
+        XCTAssertEqual(final.seq, before.seq + 1, "its own seq, the next one")
     }
 
     func test_shutdown_ends_several_open_streams_of_every_kind() async throws {
         let session = try makeSession()
         let states = (0..<3).map { _ in session.states }
         let messages = (0..<3).map { _ in session.messages }
-        let events = (0..<3).map { _ in session.connectionEvents }
+        let events = (0..<3).map { _ in session.events }
 
         session.shutdown()
 
@@ -39,7 +43,7 @@ final class StreamEndTests: XCTestCase {
             XCTAssertEqual(seen.count, 0)
         }
         for stream in events {
-            let seen = try await remainingValues(of: stream, "a connection events stream")
+            let seen = try await remainingValues(of: stream, "an events stream")
             XCTAssertEqual(seen, [])
         }
     }
@@ -71,7 +75,7 @@ final class StreamEndTests: XCTestCase {
             let session = try makeSession()
             freed = session
             return ([session.states, session.states], [session.messages, session.messages],
-                    [session.connectionEvents, session.connectionEvents])
+                    [session.events, session.events])
         }()
 
         XCTAssertNil(freed, "the last reference is gone")

@@ -92,6 +92,22 @@ func remainingValues<T: Sendable>(
     }
 }
 
+/// `initLogging` once per process, as an app does: errors to stderr (the warnings of syncs cut
+/// short by a test's shutdown would drown the XCTest output).
+let enableTestLogging: Void = initLogging(level: .error)
+
+/// The OpenIM connection callbacks among the events (no state changes, batches or syncs).
+extension ImEvent {
+    var isConnectionEvent: Bool {
+        switch self {
+        case .connecting, .connectSuccess, .connectFailed, .kickedOffline, .userTokenExpired, .userTokenInvalid:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
 /// A user ID no other test uses.
 func uniqueUser(_ prefix: String = "u") -> String {
     "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"

@@ -118,5 +118,24 @@ final class EventTests: GatewayTestCase {
         let after = try await remainingValues(of: messages, "the messages stream").map(\.text)
         XCTAssertEqual(after, [])
     }
+
+    func test_main_actor_logout_returns_after_the_hops_queued_behind_a_busy_main_thread() async throws {
+        let (session, _, _) = try await loggedInSession(delivery: .mainActor)
+        _ = try await firstValue(of: session.states, "loggedIn on the main queue") { $0.isLoggedIn }
+        let busy = AsyncStream<Void>.makeStream()
+        // The main thread is busy (UI work) while imbridge delivers the logout's final state:
+        // its hop waits in the main queue behind this block.
+        DispatchQueue.main.async {
+            busy.continuation.yield()
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        _ = try await firstValue(of: busy.stream, "the main thread to be busy")
+
+        let last = try await session.logout()
+
+        // Read without hopping: the stream's first value is the latest state published.
+        let latest = try await firstValue(of: session.states, "the latest state")
+        XCTAssertEqual(latest, last, "logout() returned before its final state reached the streams")
+    }
 }
 #endif

@@ -147,8 +147,9 @@ public final class ImSession: @unchecked Sendable {
             outcome = .failure(error)
         }
         if !lifecycle.withLock({ $0.isShutDown }) {
-            // So that `states` reads loggedIn when this returns.
+            // So that `states` reads loggedIn when this returns (hops included).
             broadcaster.publish(manager.sessionState())
+            await broadcaster.flush()
         }
         if !repeated, Task.isCancelled {
             throw CancellationError()

@@ -68,11 +68,11 @@ final class CancellationTests: GatewayTestCase {
             // expected
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "cancelled promptly, not at a timeout")
-        XCTAssertEqual(session.loginStatus, .loggedOut)
-        XCTAssertEqual(session.state.reason, .loginCancelled)
+        // imbridge answers the login before it publishes the state: wait for the state heard.
         let heard = try await firstValue(of: states, "the loginCancelled state") { $0.isLoggedOut }
         XCTAssertEqual(heard.reason, .loginCancelled)
         XCTAssertEqual(heard, session.state, "the stream holds imbridge's own state")
+        XCTAssertEqual(session.loginStatus, .loggedOut)
 
         // The manager is usable again: a new login starts (and is in turn ended by a logout).
         let events = session.events
@@ -167,8 +167,11 @@ final class CancellationTests: GatewayTestCase {
         }
 
         XCTAssertEqual(session.loginStatus, .loggingIn, "the first login goes on")
+        let states = session.states
         first.cancel()
         _ = await first.result
+        let heard = try await firstValue(of: states, "the loginCancelled state") { $0.isLoggedOut }
+        XCTAssertEqual(heard.reason, .loginCancelled)
         XCTAssertEqual(session.loginStatus, .loggedOut)
     }
 }

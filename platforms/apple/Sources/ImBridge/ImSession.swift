@@ -125,6 +125,8 @@ public final class ImSession: @unchecked Sendable {
     /// logged in (the call still throws `CancellationError`); so does the repeated login of the
     /// user already logged in, which returns that user at once. A task cancelled before the call
     /// starts nothing. A login ended by somebody else's `logout()` throws `ImError.LoginCancelled`.
+    /// (`cancelLogin()` has no ticket: it ends whichever login of the manager is pending, and a
+    /// cancellation in the instant before imbridge has queued this login finds none.)
     ///
     /// - Throws: `ImError` (`TokenExpired`, `TokenInvalid`, `TokenKicked`, `Network`, `Timeout`,
     ///   `InvalidArgument`, `LoginInProgress`, `LoginCancelled`, `Storage`, `Shutdown`, …) or

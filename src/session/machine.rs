@@ -408,16 +408,12 @@ impl Machine {
         };
         self.link = Link::Down;
         self.fx.push(Effect::CloseLink { logout });
-        let reason = match phase {
+        let (reason, cancelled) = match phase {
             Phase::LoggingIn(attempt) => {
                 self.fx.push(Effect::AttemptOver);
-                self.fx.push(Effect::Answer {
-                    ticket: attempt.ticket,
-                    result: Err(ImError::LoginCancelled),
-                });
-                StateReason::LoginCancelled
+                (StateReason::LoginCancelled, Some(attempt.ticket))
             }
-            Phase::LoggedOut | Phase::LoggedIn { .. } => StateReason::LoggedOut,
+            Phase::LoggedOut | Phase::LoggedIn { .. } => (StateReason::LoggedOut, None),
         };
         if silence {
             self.epoch += 1;
@@ -427,6 +423,13 @@ impl Machine {
         self.sync(SyncInput::Offline);
         self.sync = Sync::new();
         self.publish(ConnectionState::Disconnected, reason);
+        // Answered once the state says LoggedOut, so a caller that reads it then sees that.
+        if let Some(ticket) = cancelled {
+            self.fx.push(Effect::Answer {
+                ticket,
+                result: Err(ImError::LoginCancelled),
+            });
+        }
     }
 
     fn set_background(&mut self, background: bool) {

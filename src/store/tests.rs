@@ -771,7 +771,7 @@ fn file_names_are_safe_and_distinct() {
 /// Commits `total` messages in pages of 100 into `user`'s store; `interleaved`: each page
 /// holds one message of each of 100 conversations (the worst case: 100 b-tree leaves per
 /// page); otherwise each page is 100 consecutive seqs of one conversation (a pull page).
-fn fill(dir: &Path, user: &str, total: i64, interleaved: bool) -> (Duration, u64) {
+fn fill(dir: &Path, user: &str, total: i64, interleaved: bool, mark: bool) -> (Duration, u64) {
     let (store, _) = open(dir, user);
     let started = Instant::now();
     for start in (0..total).step_by(100) {
@@ -799,6 +799,7 @@ fn fill(dir: &Path, user: &str, total: i64, interleaved: bool) -> (Duration, u64
                 .collect();
             (messages, vec![(conversation, first + 99)])
         };
+        let delivered = if mark { keys(&messages) } else { Vec::new() };
         store
             .commit(&Page {
                 messages,
@@ -807,6 +808,9 @@ fn fill(dir: &Path, user: &str, total: i64, interleaved: bool) -> (Duration, u64
                 baseline_done: false,
             })
             .unwrap();
+        if mark {
+            store.mark_delivered(&delivered).unwrap();
+        }
     }
     let elapsed = started.elapsed();
     assert_eq!(store.message_count().unwrap(), total as u64);
@@ -822,8 +826,10 @@ fn timing() {
     let dir = tempfile::tempdir().unwrap();
     let total = 100_000i64;
     let rate = |d: Duration| total as f64 / d.as_secs_f64();
-    let (by_conversation, size) = fill(dir.path(), "big", total, false);
-    let (interleaved, _) = fill(dir.path(), "mixed", total, true);
+    let (by_conversation, size) = fill(dir.path(), "big", total, false, false);
+    let (interleaved, _) = fill(dir.path(), "mixed", total, true, false);
+    let (flow, _) = fill(dir.path(), "flow", total, false, true);
+    let (flow_mixed, _) = fill(dir.path(), "flow-mixed", total, true, true);
 
     let (store, _) = open(dir.path(), "big");
     let started = Instant::now();
@@ -866,11 +872,14 @@ fn timing() {
          ({:.0} msg/s, {:?}/page), 100 conversations per page {interleaved:?} ({:.0} msg/s, {:?}/page); \
          file {:.1} MiB; undelivered(1000)+mark_delivered(1000): {mark:?}; open+cursors: empty \
          {open_empty:?}, 100k/100 conversations {open_big:?}; conversations(): {list:?}; \
-         quick_check: {quick_check:?}",
+         quick_check: {quick_check:?}; commit+mark_delivered per page (the sync's flow): one \
+         conversation per page {:.0} msg/s, 100 per page {:.0} msg/s",
         rate(by_conversation),
         by_conversation / 1000,
         rate(interleaved),
         interleaved / 1000,
         size as f64 / (1024.0 * 1024.0),
+        rate(flow),
+        rate(flow_mixed),
     );
 }

@@ -766,7 +766,7 @@ fn file_names_are_safe_and_distinct() {
 }
 
 /// Information only (no assertion on time): commit throughput, and the cost of opening a
-/// store of 100,000 messages in 100 conversations versus an empty one.
+/// store of 100,000 messages in 100 conversations versus an empty one (10,000 in debug).
 /// `cargo test --release --lib store::tests::timing -- --nocapture` for meaningful numbers.
 /// Commits `total` messages in pages of 100 into `user`'s store; `interleaved`: each page
 /// holds one message of each of 100 conversations (the worst case: 100 b-tree leaves per
@@ -819,12 +819,17 @@ fn fill(dir: &Path, user: &str, total: i64, interleaved: bool, mark: bool) -> (D
 }
 
 /// Information only (no assertion on time): commit throughput, and the cost of opening a
-/// store of 100,000 messages in 100 conversations versus an empty one.
+/// store of 100,000 messages in 100 conversations versus an empty one (10,000 in debug).
 /// `cargo test --release --lib store::tests::timing -- --nocapture` for meaningful numbers.
 #[test]
 fn timing() {
     let dir = tempfile::tempdir().unwrap();
-    let total = 100_000i64;
+    // A tenth of it in debug builds, so `cargo test` stays quick.
+    let total: i64 = if cfg!(debug_assertions) {
+        10_000
+    } else {
+        100_000
+    };
     let rate = |d: Duration| total as f64 / d.as_secs_f64();
     let (by_conversation, size) = fill(dir.path(), "big", total, false, false);
     let (interleaved, _) = fill(dir.path(), "mixed", total, true, false);
@@ -875,9 +880,9 @@ fn timing() {
          quick_check: {quick_check:?}; commit+mark_delivered per page (the sync's flow): one \
          conversation per page {:.0} msg/s, 100 per page {:.0} msg/s",
         rate(by_conversation),
-        by_conversation / 1000,
+        by_conversation / (total / 100) as u32,
         rate(interleaved),
-        interleaved / 1000,
+        interleaved / (total / 100) as u32,
         size as f64 / (1024.0 * 1024.0),
         rate(flow),
         rate(flow_mixed),

@@ -305,8 +305,7 @@ fn corruption_found_later_is_checked_at_the_next_open() {
     assert_eq!(outcome, OpenOutcome::Opened, "the cheap open does not scan");
     let err = store
         .message_count()
-        .err()
-        .expect("a scan meets the garbled page");
+        .expect_err("a scan meets the garbled page");
     let detail = storage_detail(err);
     assert!(detail.contains("malformed"), "{detail}");
     assert!(with_suffix(&path, "-check").exists());
@@ -442,7 +441,7 @@ fn a_full_disk_fails_the_page_and_changes_nothing() {
         .collect();
     let mut failing = page(big.clone(), &[("si_a_b", 400), ("sg_new", 50)]);
     failing.baseline_done = true;
-    let detail = storage_detail(store.commit(&failing).err().expect("disk full"));
+    let detail = storage_detail(store.commit(&failing).expect_err("disk full"));
     assert!(detail.contains("full"), "{detail}");
     assert!(detail.contains("user-alice.sqlite3"), "{detail}");
     assert!(!detail.contains("xxxx"), "no content in errors: {detail}");
@@ -767,26 +766,40 @@ fn file_names_are_safe_and_distinct() {
 }
 
 /// Information only (no assertion on time): commit throughput, and the cost of opening a
-/// store of 100,000 messages in 100 conversations versus an empty one.
+/// store of 100,000 messages in 100 conversations versus an empty one (10,000 in debug).
 /// `cargo test --release --lib store::tests::timing -- --nocapture` for meaningful numbers.
-#[test]
-fn timing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path(), "big");
-    let total = 100_000i64;
+/// Commits `total` messages in pages of 100 into `user`'s store; `interleaved`: each page
+/// holds one message of each of 100 conversations (the worst case: 100 b-tree leaves per
+/// page); otherwise each page is 100 consecutive seqs of one conversation (a pull page).
+fn fill(dir: &Path, user: &str, total: i64, interleaved: bool, mark: bool) -> (Duration, u64) {
+    let (store, _) = open(dir, user);
     let started = Instant::now();
-    let mut pages = 0;
     for start in (0..total).step_by(100) {
-        let messages: Vec<Message> = (start..start + 100)
-            .map(|i| {
-                let mut m = msg(&format!("si_alice_user{:03}", i % 100), i / 100 + 1);
-                m.content = format!("{{\"content\":\"message number {i} with some words\"}}");
-                m
-            })
-            .collect();
-        let cursors: Vec<(String, i64)> = (0..100)
-            .map(|c| (format!("si_alice_user{c:03}"), start / 100 + 1))
-            .collect();
+        let (messages, cursors): (Vec<Message>, Vec<(String, i64)>) = if interleaved {
+            let messages = (start..start + 100)
+                .map(|i| {
+                    let mut m = msg(&format!("si_alice_user{:03}", i % 100), i / 100 + 1);
+                    m.content = format!("{{\"content\":\"message number {i} with some words\"}}");
+                    m
+                })
+                .collect();
+            let cursors = (0..100)
+                .map(|c| (format!("si_alice_user{c:03}"), start / 100 + 1))
+                .collect();
+            (messages, cursors)
+        } else {
+            let conversation = format!("si_alice_user{:03}", (start / 100) % 100);
+            let first = (start / 10_000) * 100 + 1;
+            let messages = (first..first + 100)
+                .map(|seq| {
+                    let mut m = msg(&conversation, seq);
+                    m.content = format!("{{\"content\":\"message number {seq} with some words\"}}");
+                    m
+                })
+                .collect();
+            (messages, vec![(conversation, first + 99)])
+        };
+        let delivered = if mark { keys(&messages) } else { Vec::new() };
         store
             .commit(&Page {
                 messages,
@@ -795,15 +808,39 @@ fn timing() {
                 baseline_done: false,
             })
             .unwrap();
-        pages += 1;
+        if mark {
+            store.mark_delivered(&delivered).unwrap();
+        }
     }
-    let commit = started.elapsed();
+    let elapsed = started.elapsed();
+    assert_eq!(store.message_count().unwrap(), total as u64);
+    let size = std::fs::metadata(store.path().unwrap()).unwrap().len();
+    (elapsed, size)
+}
+
+/// Information only (no assertion on time): commit throughput, and the cost of opening a
+/// store of 100,000 messages in 100 conversations versus an empty one (10,000 in debug).
+/// `cargo test --release --lib store::tests::timing -- --nocapture` for meaningful numbers.
+#[test]
+fn timing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A tenth of it in debug builds, so `cargo test` stays quick.
+    let total: i64 = if cfg!(debug_assertions) {
+        10_000
+    } else {
+        100_000
+    };
+    let rate = |d: Duration| total as f64 / d.as_secs_f64();
+    let (by_conversation, size) = fill(dir.path(), "big", total, false, false);
+    let (interleaved, _) = fill(dir.path(), "mixed", total, true, false);
+    let (flow, _) = fill(dir.path(), "flow", total, false, true);
+    let (flow_mixed, _) = fill(dir.path(), "flow-mixed", total, true, true);
+
+    let (store, _) = open(dir.path(), "big");
     let started = Instant::now();
     let undelivered = store.undelivered(1000).unwrap();
     store.mark_delivered(&keys(&undelivered)).unwrap();
     let mark = started.elapsed();
-    assert_eq!(store.message_count().unwrap(), total as u64);
-    let size = std::fs::metadata(store.path().unwrap()).unwrap().len();
     drop(store);
 
     let (empty, _) = open(dir.path(), "empty");
@@ -836,12 +873,18 @@ fn timing() {
     assert_eq!(check, "ok");
     assert_eq!(conversations.len(), 100);
     eprintln!(
-        "store timing: {total} messages in {pages} pages of 100: {:?} ({:.0} msg/s, {:?}/page); \
-         file {:.1} MiB; undelivered(1000)+mark_delivered: {mark:?}; open+cursors: empty {open_empty:?}, \
-         100k/100 conversations {open_big:?}; conversations(): {list:?}; quick_check: {quick_check:?}",
-        commit,
-        total as f64 / commit.as_secs_f64(),
-        commit / pages,
+        "store timing: {total} messages in pages of 100: one conversation per page {by_conversation:?} \
+         ({:.0} msg/s, {:?}/page), 100 conversations per page {interleaved:?} ({:.0} msg/s, {:?}/page); \
+         file {:.1} MiB; undelivered(1000)+mark_delivered(1000): {mark:?}; open+cursors: empty \
+         {open_empty:?}, 100k/100 conversations {open_big:?}; conversations(): {list:?}; \
+         quick_check: {quick_check:?}; commit+mark_delivered per page (the sync's flow): one \
+         conversation per page {:.0} msg/s, 100 per page {:.0} msg/s",
+        rate(by_conversation),
+        by_conversation / (total / 100) as u32,
+        rate(interleaved),
+        interleaved / (total / 100) as u32,
         size as f64 / (1024.0 * 1024.0),
+        rate(flow),
+        rate(flow_mixed),
     );
 }

@@ -3,7 +3,10 @@
 use std::time::Duration;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    transport::{net::ResolveOverrides, proxy::Proxy},
+};
 
 /// OpenIM platform IDs (`constant.PlatformID2Name`). Admin (10) is not a client platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +63,11 @@ pub struct Config {
     pub compression: bool,
     /// Extra PEM root certificates trusted for wss/https, besides the webpki roots.
     pub extra_root_certs_pem: Option<String>,
+    /// The proxy for both the API and the gateway (HTTP CONNECT or SOCKS5), if any.
+    pub proxy: Option<Proxy>,
+    /// Fixed addresses for host names, tried in order, instead of the system
+    /// resolver (Rust only; like curl's `--resolve`).
+    pub resolve: ResolveOverrides,
 }
 
 impl Config {
@@ -79,6 +87,8 @@ impl Config {
             reconnect_cap: Duration::from_secs(30),
             compression: true,
             extra_root_certs_pem: None,
+            proxy: None,
+            resolve: ResolveOverrides::new(),
         })
     }
 

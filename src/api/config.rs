@@ -1,6 +1,7 @@
 //! `ImConfig`: what an app passes to `ImManager::new`.
 
 use crate::config::{Config, LogLevel as CoreLogLevel, Platform as CorePlatform};
+use crate::transport::proxy::Proxy;
 use std::time::Duration;
 
 use super::ImError;
@@ -35,7 +36,7 @@ pub enum LogLevel {
 /// Configuration of one manager. Only the two addresses and the platform are
 /// required; every tunable has the documented default. `ImManager::new` checks it
 /// and says what is wrong.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Clone, uniffi::Record)]
 pub struct ImConfig {
     /// http(s) URL of the OpenIM API, e.g. `http://host:10002`.
     pub api_addr: String,
@@ -72,6 +73,42 @@ pub struct ImConfig {
     /// PEM certificates trusted in addition to the public webpki roots (a private CA).
     #[uniffi(default = None)]
     pub extra_root_certs_pem: Option<String>,
+    /// Proxy for the API and the gateway: `http://host:port` (HTTP CONNECT),
+    /// `socks5://host:port` (names resolved on the device) or `socks5h://host:port`
+    /// (by the proxy), optionally with `user:password@`. Credentials are never logged.
+    /// Default none (direct connections; the environment's proxy settings are not read).
+    #[uniffi(default = None)]
+    pub proxy: Option<String>,
+    /// Hosts reached directly despite `proxy`, in the `NO_PROXY` syntax: comma-separated
+    /// names, `.domain` suffixes, IP addresses or CIDR ranges, or `*`.
+    #[uniffi(default = None)]
+    pub no_proxy: Option<String>,
+}
+
+/// Like the derived one, but the proxy URL (which may hold a password) is redacted.
+impl std::fmt::Debug for ImConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImConfig")
+            .field("api_addr", &self.api_addr)
+            .field("ws_addr", &self.ws_addr)
+            .field("platform", &self.platform)
+            .field("log_level", &self.log_level)
+            .field("login_timeout_ms", &self.login_timeout_ms)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("logout_timeout_ms", &self.logout_timeout_ms)
+            .field("heartbeat_interval_ms", &self.heartbeat_interval_ms)
+            .field(
+                "dead_connection_timeout_ms",
+                &self.dead_connection_timeout_ms,
+            )
+            .field("reconnect_base_ms", &self.reconnect_base_ms)
+            .field("reconnect_cap_ms", &self.reconnect_cap_ms)
+            .field("compression", &self.compression)
+            .field("extra_root_certs_pem", &self.extra_root_certs_pem)
+            .field("proxy", &self.proxy.as_ref().map(|_| "<redacted>"))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 impl From<Platform> for CorePlatform {
@@ -131,6 +168,8 @@ impl ImConfig {
             reconnect_cap_ms: 30_000,
             compression: true,
             extra_root_certs_pem: None,
+            proxy: None,
+            no_proxy: None,
         }
     }
 }
@@ -151,6 +190,11 @@ impl TryFrom<ImConfig> for Config {
         cfg.reconnect_cap = ms(c.reconnect_cap_ms);
         cfg.compression = c.compression;
         cfg.extra_root_certs_pem = c.extra_root_certs_pem;
+        cfg.proxy = c
+            .proxy
+            .as_deref()
+            .map(|url| Proxy::parse(url, c.no_proxy.as_deref()))
+            .transpose()?;
         Ok(cfg.validate()?)
     }
 }

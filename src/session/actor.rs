@@ -4,7 +4,6 @@
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use prost::Message as _;
-use rustls::ClientConfig;
 use tokio::{
     sync::{mpsc, oneshot},
     time::Sleep,
@@ -28,6 +27,7 @@ use crate::{
     redact::Token,
     transport::{
         http::ApiClient,
+        net::Net,
         ws::{self, DialError, WsStream},
     },
 };
@@ -79,7 +79,7 @@ enum Input {
 
 pub struct Actor {
     cfg: Arc<Config>,
-    tls: Arc<ClientConfig>,
+    net: Net,
     api: ApiClient,
     rx: mpsc::UnboundedReceiver<Command>,
     state: StateCell,
@@ -96,7 +96,7 @@ pub struct Actor {
 impl Actor {
     pub fn new(
         cfg: Arc<Config>,
-        tls: Arc<ClientConfig>,
+        net: Net,
         api: ApiClient,
         rx: mpsc::UnboundedReceiver<Command>,
         state: StateCell,
@@ -105,7 +105,7 @@ impl Actor {
         let backoff = Backoff::new(cfg.reconnect_base, cfg.reconnect_cap);
         Actor {
             cfg,
-            tls,
+            net,
             api,
             rx,
             state,

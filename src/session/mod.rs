@@ -30,7 +30,7 @@ use crate::{
     model::UserInfo,
     redact::Token,
     runtime,
-    transport::{http::ApiClient, tls},
+    transport::{http::ApiClient, net::Net, tls},
 };
 
 /// A running session. Dropping it shuts the session down (best-effort logout).
@@ -47,11 +47,12 @@ impl Session {
     pub fn start(config: Config) -> Result<Session> {
         let config = Arc::new(config.validate()?);
         let tls = tls::client_config(config.extra_root_certs_pem.as_deref())?;
-        let api = ApiClient::new(config.api_addr.clone(), &tls, config.request_timeout);
+        let net = Net::new(tls, config.proxy.clone(), config.resolve.clone());
+        let api = ApiClient::new(config.api_addr.clone(), &net, config.request_timeout)?;
         let (cmd, rx) = mpsc::unbounded_channel();
         let (cell, state) = StateCell::new();
         let hub = Arc::new(EventHub::start());
-        let actor = Actor::new(config, tls, api, rx, cell, hub.clone());
+        let actor = Actor::new(config, net, api, rx, cell, hub.clone());
         runtime::get().spawn(actor.run());
         Ok(Session {
             cmd,

@@ -26,11 +26,11 @@ impl Actor {
             },
         );
         let ws_addr = self.cfg.ws_addr.clone();
-        let tls = self.tls.clone();
+        let net = self.net.clone();
         let timeout = self.cfg.request_timeout;
         log::debug!("dialing {} (operationID {operation_id})", self.cfg.ws_addr);
         self.link = Link::Dialing(Box::pin(async move {
-            ws::dial(&target, &ws_addr, &tls, timeout).await
+            ws::dial(&target, &ws_addr, &net, timeout).await
         }));
     }
 

@@ -1471,6 +1471,18 @@ public struct ImConfig: Equatable, Hashable {
      * PEM certificates trusted in addition to the public webpki roots (a private CA).
      */
     public var extraRootCertsPem: String?
+    /**
+     * Proxy for the API and the gateway: `http://host:port` (HTTP CONNECT),
+     * `socks5://host:port` (names resolved on the device) or `socks5h://host:port`
+     * (by the proxy), optionally with `user:password@`. Credentials are never logged.
+     * Default none (direct connections; the environment's proxy settings are not read).
+     */
+    public var proxy: String?
+    /**
+     * Hosts reached directly despite `proxy`, in the `NO_PROXY` syntax: comma-separated
+     * names, `.domain` suffixes, IP addresses or CIDR ranges, or `*`.
+     */
+    public var noProxy: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1510,7 +1522,17 @@ public struct ImConfig: Equatable, Hashable {
          */compression: Bool = true, 
         /**
          * PEM certificates trusted in addition to the public webpki roots (a private CA).
-         */extraRootCertsPem: String? = nil) {
+         */extraRootCertsPem: String? = nil, 
+        /**
+         * Proxy for the API and the gateway: `http://host:port` (HTTP CONNECT),
+         * `socks5://host:port` (names resolved on the device) or `socks5h://host:port`
+         * (by the proxy), optionally with `user:password@`. Credentials are never logged.
+         * Default none (direct connections; the environment's proxy settings are not read).
+         */proxy: String? = nil, 
+        /**
+         * Hosts reached directly despite `proxy`, in the `NO_PROXY` syntax: comma-separated
+         * names, `.domain` suffixes, IP addresses or CIDR ranges, or `*`.
+         */noProxy: String? = nil) {
         self.apiAddr = apiAddr
         self.wsAddr = wsAddr
         self.platform = platform
@@ -1524,6 +1546,8 @@ public struct ImConfig: Equatable, Hashable {
         self.reconnectCapMs = reconnectCapMs
         self.compression = compression
         self.extraRootCertsPem = extraRootCertsPem
+        self.proxy = proxy
+        self.noProxy = noProxy
     }
 
     
@@ -1554,7 +1578,9 @@ public struct FfiConverterTypeImConfig: FfiConverterRustBuffer {
                 reconnectBaseMs: FfiConverterUInt64.read(from: &buf), 
                 reconnectCapMs: FfiConverterUInt64.read(from: &buf), 
                 compression: FfiConverterBool.read(from: &buf), 
-                extraRootCertsPem: FfiConverterOptionString.read(from: &buf)
+                extraRootCertsPem: FfiConverterOptionString.read(from: &buf), 
+                proxy: FfiConverterOptionString.read(from: &buf), 
+                noProxy: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -1572,6 +1598,8 @@ public struct FfiConverterTypeImConfig: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.reconnectCapMs, into: &buf)
         FfiConverterBool.write(value.compression, into: &buf)
         FfiConverterOptionString.write(value.extraRootCertsPem, into: &buf)
+        FfiConverterOptionString.write(value.proxy, into: &buf)
+        FfiConverterOptionString.write(value.noProxy, into: &buf)
     }
 }
 

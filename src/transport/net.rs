@@ -268,7 +268,41 @@ mod tests {
 
     #[test]
     fn chain_joins_sources_once() {
-        let io = std::io::Error::new(std::io::ErrorKind::Other, "refused");
-        assert_eq!(chain(&io), "refused");
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tcp connect error")
+            }
+        }
+        impl StdError for Outer {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("refused"));
+        assert_eq!(chain(&e), "tcp connect error: refused");
+        assert_eq!(chain(&std::io::Error::other("refused")), "refused");
+    }
+
+    #[tokio::test]
+    async fn overrides_resolve_in_order_and_other_names_go_to_the_system() {
+        let mut r = Resolver {
+            overrides: Arc::new(ResolveOverrides::from([(
+                "im.test".to_owned(),
+                vec!["::1".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+            )])),
+        };
+        let got: Vec<_> = r.call("im.test".parse().unwrap()).await.unwrap().collect();
+        assert_eq!(
+            got,
+            ["[::1]:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap()]
+        );
+        let local: Vec<_> = r
+            .call("localhost".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(local.iter().all(|a| a.ip().is_loopback()), "{local:?}");
     }
 }

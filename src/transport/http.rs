@@ -4,7 +4,10 @@
 //! reqwest, on the session's rustls configuration (ring provider) and its [`Net`]
 //! (same resolution overrides and proxy as the gateway dial; happy eyeballs from
 //! hyper-util's connector). One client per manager: its connections are pooled and
-//! kept alive (at most [`MAX_IDLE_CONNECTIONS`] idle). `1xx` answers before the final
+//! kept alive (at most [`MAX_IDLE_CONNECTIONS`] idle), and a manager's proxy, address
+//! overrides and extra roots stay its own. (A process-wide client per TLS setup would
+//! save a few KiB per manager in load tests, but would share pools and settings across
+//! accounts.) `1xx` answers before the final
 //! one are skipped, gzip answers are inflated, redirects are not followed (a 3xx is
 //! reported with its status), and the body is read with a limit as it streams in, so
 //! an endless or oversized body fails fast with bounded memory. The token goes in a

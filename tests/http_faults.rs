@@ -101,7 +101,7 @@ async fn chunked_split_and_close_delimited_bodies_are_read() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn gzip_answers_are_inflated_and_asked_for() {
+async fn gzip_answers_are_inflated() {
     let api = logs_in_as_alice(|| {
         let body = gzip(USERS.as_bytes());
         let mut bytes = format!(
@@ -114,7 +114,8 @@ async fn gzip_answers_are_inflated_and_asked_for() {
     })
     .await;
     let head = api.heads().pop().unwrap().to_ascii_lowercase();
-    assert!(head.contains("accept-encoding: gzip"), "{head}");
+    // Not asked for (the answers are small), understood when a server gzips anyway.
+    assert!(head.contains("accept-encoding: identity"), "{head}");
     assert!(
         head.starts_with("post /user/get_users_info http/1.1"),
         "{head}"

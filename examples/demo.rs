@@ -310,8 +310,10 @@ async fn narrated_session() -> Result<(), Box<dyn std::error::Error>> {
 const USAGE: &str = "\
 usage: demo                              narrated session on the embedded dev gateway
        demo --api-addr URL --ws-addr URL --user-id ID --token TOKEN [--platform NAME]
-            [--log-level LEVEL]           run against a real OpenIM server; Ctrl-C or
-                                          end of stdin logs out
+            [--log-level LEVEL] [--proxy URL]
+                                          run against a real OpenIM server; Ctrl-C or
+                                          end of stdin logs out (proxy: http://host:port,
+                                          socks5://host:port or socks5h://host:port)
 platforms: ios android windows osx web miniweb linux androidpad ipad harmonyos
 levels: off error warn info debug trace";
 
@@ -322,6 +324,7 @@ struct RealServer {
     token: String,
     platform: Platform,
     log_level: LogLevel,
+    proxy: Option<String>,
 }
 
 impl RealServer {
@@ -333,6 +336,7 @@ impl RealServer {
             token: String::new(),
             platform: Platform::Android,
             log_level: LogLevel::Info,
+            proxy: None,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -350,6 +354,7 @@ impl RealServer {
                 "--token" => r.token = value,
                 "--platform" => r.platform = platform(&value)?,
                 "--log-level" => r.log_level = level(&value)?,
+                "--proxy" => r.proxy = Some(value),
                 other => return Err(format!("unknown flag {other}")),
             }
         }
@@ -369,6 +374,7 @@ impl RealServer {
     async fn run(self) -> Result<(), Box<dyn std::error::Error>> {
         let mut config = ImConfig::new(self.api_addr, self.ws_addr, self.platform);
         config.log_level = Some(self.log_level);
+        config.proxy = self.proxy;
         let mut device = Device::new("sdk", config)?;
         let m = device.manager.clone();
         // Print every callback as it is heard.

@@ -6,10 +6,12 @@
 # with `cargo rustc --crate-type cdylib` (the Android build does the same).
 # With no NDK here, the Android library is linked with lld against empty stubs of
 # libc/libm/libdl/liblog and without the NDK's libunwind (tens of KiB in a real build).
+# Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=${CARGO_TARGET_DIR:-target}
 cargo rustc -q -p imbridge --profile mobile --lib --crate-type cdylib
-host=$(stat -c %s target/mobile/libimbridge.so)
+host=$(stat -c %s "$out/mobile/libimbridge.so")
 echo "host $(uname -m) cdylib (mobile profile, stripped): $host bytes ($(awk "BEGIN{printf \"%.2f\", $host/1048576}") MiB)"
 
 target=aarch64-linux-android
@@ -29,7 +31,7 @@ chmod +x "$stub/ld.sh"
 CARGO_TARGET_AARCH64_LINUX_ANDROID_LINKER="$stub/ld.sh" \
   cargo rustc -q -p imbridge --profile mobile --lib --target "$target" --crate-type cdylib -- \
   -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384
-android=$(stat -c %s "target/$target/mobile/libimbridge.so")
+android=$(stat -c %s "$out/$target/mobile/libimbridge.so")
 echo "$target cdylib (mobile profile, stripped, 16 KB pages, without NDK libunwind): $android bytes ($(awk "BEGIN{printf \"%.2f\", $android/1048576}") MiB)"
-mkdir -p target/bench
-printf '{"host_bytes":%s,"aarch64_linux_android_bytes":%s}\n' "$host" "$android" > target/bench/size.json
+mkdir -p "$out/bench"
+printf '{"host_bytes":%s,"aarch64_linux_android_bytes":%s}\n' "$host" "$android" > "$out/bench/size.json"

@@ -7,7 +7,10 @@
 use std::time::Duration;
 use url::Url;
 
-use crate::error::{ImError, Result};
+use crate::{
+    error::{ImError, Result},
+    transport::{net::ResolveOverrides, proxy::Proxy},
+};
 
 /// OpenIM platform IDs (`constant.PlatformID2Name`): Ios=1, Android=2, Windows=3,
 /// Osx=4, Web=5, MiniWeb=6, Linux=7, AndroidPad=8, Ipad=9, HarmonyOs=11.
@@ -68,8 +71,9 @@ pub mod defaults {
 
 /// Configuration of one manager, checked by `ImManager::new` (which says which field
 /// is wrong). Only the two addresses and the platform are required; a tunable left
-/// `None` takes the default named on it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// `None` takes the default named on it. Its `Debug` never shows the proxy URL (it may
+/// hold a password).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ImConfig {
     /// http(s) URL of the OpenIM API, e.g. `http://host:10002`.
     pub api_addr: String,
@@ -108,6 +112,41 @@ pub struct ImConfig {
     /// manager — nothing survives a restart, and a new manager takes the baseline again.
     #[uniffi(default = None)]
     pub data_dir: Option<String>,
+    /// Proxy for the API and the gateway: `http://host:port` (HTTP CONNECT),
+    /// `socks5://host:port` (names resolved on the device) or `socks5h://host:port`
+    /// (by the proxy), optionally with `user:password@`. Credentials are never logged.
+    /// Default none (direct connections; the environment's proxy settings are not read).
+    #[uniffi(default = None)]
+    pub proxy: Option<String>,
+    /// Hosts reached directly despite `proxy`, in the `NO_PROXY` syntax: comma-separated
+    /// names, `.domain` suffixes, IP addresses or CIDR ranges, or `*`.
+    #[uniffi(default = None)]
+    pub no_proxy: Option<String>,
+}
+
+impl std::fmt::Debug for ImConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImConfig")
+            .field("api_addr", &self.api_addr)
+            .field("ws_addr", &self.ws_addr)
+            .field("platform", &self.platform)
+            .field("login_timeout_ms", &self.login_timeout_ms)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("logout_timeout_ms", &self.logout_timeout_ms)
+            .field("heartbeat_interval_ms", &self.heartbeat_interval_ms)
+            .field(
+                "dead_connection_timeout_ms",
+                &self.dead_connection_timeout_ms,
+            )
+            .field("reconnect_base_ms", &self.reconnect_base_ms)
+            .field("reconnect_cap_ms", &self.reconnect_cap_ms)
+            .field("compression", &self.compression)
+            .field("extra_root_certs_pem", &self.extra_root_certs_pem)
+            .field("data_dir", &self.data_dir)
+            .field("proxy", &self.proxy.as_ref().map(|_| "<redacted>"))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 impl ImConfig {
@@ -131,6 +170,8 @@ impl ImConfig {
             compression: None,
             extra_root_certs_pem: None,
             data_dir: None,
+            proxy: None,
+            no_proxy: None,
         }
     }
 }
@@ -158,6 +199,11 @@ pub(crate) struct Config {
     pub extra_root_certs_pem: Option<String>,
     /// Where the users' stores live; `None` = in memory.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The proxy for both the API and the gateway (HTTP CONNECT or SOCKS5), if any.
+    pub proxy: Option<Proxy>,
+    /// Fixed addresses for host names, tried in order, instead of the system resolver
+    /// (Rust tests only, like curl's `--resolve`).
+    pub resolve: ResolveOverrides,
 }
 
 impl Config {
@@ -236,6 +282,12 @@ impl Config {
                 }
                 Some(d) => Some(d.into()),
             },
+            proxy: c
+                .proxy
+                .as_deref()
+                .map(|url| Proxy::parse(url, c.no_proxy.as_deref()))
+                .transpose()?,
+            resolve: ResolveOverrides::new(),
         };
         if cfg.heartbeat_interval >= cfg.dead_connection_timeout {
             return Err(ImError::invalid(format!(

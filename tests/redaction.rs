@@ -91,3 +91,44 @@ async fn tokens_stay_out_of_logs_errors_and_debug_output() {
     drop(m);
     let _ = Arc::new(());
 }
+
+/// Proxy credentials, like tokens, never reach a log line, an error, an event or a
+/// Debug string: neither through a working proxy nor a dead one.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_credentials_stay_out_of_logs_errors_and_debug_output() {
+    let logs = capture();
+    let server = server().await;
+    let proxy = common::loopback::TestProxy::start().await;
+    let (user, pass) = ("proxyuser7", "pr0xyPassw0rd");
+    let mut texts: Vec<String> = Vec::new();
+    for (url, ok) in [
+        (format!("http://{user}:{pass}@{}", proxy.addr), true),
+        (format!("socks5://{user}:{pass}@{}", proxy.addr), true),
+        (format!("http://{user}:{pass}@127.0.0.1:1"), false),
+    ] {
+        let mut cfg = config(&server);
+        cfg.login_timeout_ms = Some(1_000);
+        cfg.proxy = Some(url);
+        texts.push(format!("{cfg:?}"));
+        let (m, rec) = manager(cfg);
+        let r = m
+            .login("alice".into(), server.user_token("alice", 2), None)
+            .await;
+        assert_eq!(r.is_ok(), ok, "{r:?}");
+        if let Err(e) = &r {
+            texts.push(format!("{e}"));
+            texts.push(format!("{e:?}"));
+        }
+        m.logout(None).await.unwrap();
+        texts.extend(rec.all().iter().map(|e| format!("{e:?}")));
+    }
+    assert_eq!(proxy.auth().len(), 4, "the proxy did get the credentials");
+    texts.extend(logs.0.lock().unwrap().iter().cloned());
+    assert!(texts.iter().any(|t| t.contains("proxy")), "{texts:?}");
+    for t in &texts {
+        assert!(
+            !t.contains(pass) && !t.contains(user),
+            "proxy credentials leaked in: {t}"
+        );
+    }
+}

@@ -140,6 +140,23 @@ impl ImManager {
 /// Kotlin or Swift).
 #[doc(hidden)]
 impl ImManager {
+    /// A manager whose connections resolve these names to these addresses, in order,
+    /// instead of asking the system resolver (like curl's `--resolve`).
+    pub fn test_with_resolve(
+        config: ImConfig,
+        resolve: Vec<(String, Vec<std::net::IpAddr>)>,
+    ) -> Result<Arc<ImManager>, ImError> {
+        let mut cfg = Config::from_im(config)?;
+        cfg.resolve.extend(resolve);
+        Ok(Arc::new(ImManager {
+            session: Session::start(cfg)?,
+        }))
+    }
+
+    /// How long a connection waits for one address before racing the next (RFC 8305).
+    pub const TEST_HAPPY_EYEBALLS_DELAY: std::time::Duration =
+        crate::transport::net::HAPPY_EYEBALLS_DELAY;
+
     /// The file of the open store (`None` in memory or before any login).
     pub fn test_store_path(&self) -> Option<std::path::PathBuf> {
         self.session

@@ -354,11 +354,12 @@ impl Machine {
             held: Vec::new(),
             store_ready: false,
         }));
+        // The store first: once the app sees LoggingIn, its cached data is readable.
+        let user_id = self.active_user().unwrap_or_default().to_owned();
+        self.fx.push(Effect::OpenStore { user_id });
         self.fx.push(Effect::ArmLoginDeadline(self.timing.login));
         self.publish(ConnectionState::Connecting, StateReason::LoginStarted);
         self.emit(ImEvent::Connecting);
-        let user_id = self.active_user().unwrap_or_default().to_owned();
-        self.fx.push(Effect::OpenStore { user_id });
     }
 
     /// The store of the logging-in user is open (its cached data readable from now on):
@@ -378,10 +379,7 @@ impl Machine {
                 self.sync(loaded);
                 self.dial(Some(op));
             }
-            Err(err) => {
-                self.connect_failed(&err);
-                self.fail_login(err);
-            }
+            Err(err) => self.fail_login(err),
         }
     }
 

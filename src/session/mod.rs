@@ -34,7 +34,7 @@ use crate::{
     protocol::ids,
     redact::Token,
     runtime,
-    transport::{http::ApiClient, tls},
+    transport::{http::ApiClient, net::Net, tls},
 };
 
 /// A running session. Dropping it shuts the session down (best-effort logout).
@@ -53,14 +53,15 @@ impl Session {
     pub fn start(config: Config) -> Result<Session> {
         let config = Arc::new(config);
         let tls = tls::client_config(config.extra_root_certs_pem.as_deref())?;
-        let api = ApiClient::new(config.api_addr.clone(), &tls, config.request_timeout);
+        let net = Net::new(tls, config.proxy.clone(), config.resolve.clone());
+        let api = ApiClient::new(config.api_addr.clone(), &net, config.request_timeout)?;
         let (cmd, rx) = mpsc::unbounded_channel();
         let (cell, state) = StateCell::new();
         let hub = Arc::new(EventHub::start());
         let store = StoreSlot::default();
         let runner = Runner::new(
             config,
-            tls,
+            net,
             api,
             rx,
             cell.clone(),

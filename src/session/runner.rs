@@ -11,7 +11,6 @@ use std::{
 };
 
 use prost::Message as _;
-use rustls::ClientConfig;
 use tokio::{
     sync::{mpsc, oneshot},
     time::Sleep,
@@ -38,6 +37,7 @@ use crate::{
     store::Store,
     transport::{
         http::ApiClient,
+        net::Net,
         ws::{self, DialError},
     },
 };
@@ -77,7 +77,7 @@ enum Link {
 
 pub(crate) struct Runner {
     cfg: Arc<Config>,
-    tls: Arc<ClientConfig>,
+    net: Net,
     api: ApiClient,
     rx: mpsc::UnboundedReceiver<Command>,
     state: StateCell,
@@ -98,7 +98,7 @@ pub(crate) struct Runner {
 impl Runner {
     pub fn new(
         cfg: Arc<Config>,
-        tls: Arc<ClientConfig>,
+        net: Net,
         api: ApiClient,
         rx: mpsc::UnboundedReceiver<Command>,
         state: StateCell,
@@ -108,7 +108,7 @@ impl Runner {
         let machine = Machine::new(&cfg, fastrand::u64(..));
         Runner {
             cfg,
-            tls,
+            net,
             api,
             rx,
             state,
@@ -237,7 +237,7 @@ impl Runner {
                         compression: self.cfg.compression,
                     },
                 );
-                let (ws_addr, tls) = (self.cfg.ws_addr.clone(), self.tls.clone());
+                let (ws_addr, net) = (self.cfg.ws_addr.clone(), self.net.clone());
                 let timing = Timing {
                     heartbeat: self.cfg.heartbeat_interval,
                     dead_after: self.cfg.dead_connection_timeout,
@@ -246,7 +246,7 @@ impl Runner {
                 let compress = self.cfg.compression;
                 log::debug!("dialing {} (operationID {operation_id})", self.cfg.ws_addr);
                 self.link = Link::Dialing(Box::pin(async move {
-                    let ws = match ws::dial(&target, &ws_addr, &tls, timing.request_timeout).await {
+                    let ws = match ws::dial(&target, &ws_addr, &net, timing.request_timeout).await {
                         Ok(ws) => ws,
                         Err(e) => return Dialed::Failed(e),
                     };

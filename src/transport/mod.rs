@@ -1,9 +1,10 @@
-//! Talking to the server: the gateway WebSocket dial, and the HTTP API client.
-//! Both open their connections through [`connect`] and read HTTP answers with [`http1`];
-//! both share one rustls configuration (ring provider) per session.
+//! Talking to the server: the gateway WebSocket dial ([`ws`]) and the HTTP API
+//! client ([`http`], reqwest). Both open their connections through one [`net::Net`]
+//! per manager (happy eyeballs, the optional [`proxy`], TLS with the rustls/ring
+//! configuration of [`tls`]).
 
-pub mod connect;
 pub mod http;
-pub mod http1;
+pub mod net;
+pub mod proxy;
 pub mod tls;
 pub mod ws;

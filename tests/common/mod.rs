@@ -17,6 +17,8 @@ use imbridge::{
 use imbridge_devserver::{DevServer, DevServerConfig, MultiLoginPolicy, ServerEvent};
 use tokio::sync::Notify;
 
+pub mod loopback;
+
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// One listener event, as recorded (a batch of messages is recorded message by message,

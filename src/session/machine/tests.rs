@@ -220,10 +220,10 @@ fn logging_in() {
             At::LoggedOut,
             login("alice", 2),
             &[
+                "open store alice",
                 "deadline 5000ms",
                 "state LoggingIn/Connecting/LoginStarted e1",
                 "Connecting e1",
-                "open store alice",
             ],
         ),
         (
@@ -237,7 +237,6 @@ fn logging_in() {
                 detail: "/data/x: read-only".into(),
             })),
             &[
-                "connect_failed 19003 e1",
                 "close",
                 "state LoggedOut/Disconnected/LoginFailed e1",
                 "attempt over",
@@ -255,10 +254,10 @@ fn logging_in() {
                 "silence <2",
                 "close+2003 2000ms",
                 "state LoggedOut/Disconnected/LoggedOut e2",
+                "open store bob",
                 "deadline 5000ms",
                 "state LoggingIn/Connecting/LoginStarted e2",
                 "Connecting e2",
-                "open store bob",
             ],
         ),
         (At::Dialing, Input::Connected, &["fetch op1"]),

@@ -5,10 +5,23 @@ import io.imbridge.ConnectionState
 import io.imbridge.ImSession
 import io.imbridge.LoginStatus
 import io.imbridge.StateReason
+import io.imbridge.withNetworkProxy
 import java.util.concurrent.Executors
 import kotlinx.coroutines.asCoroutineDispatcher
 
 fun sessionTests() = listOf(
+    TestCase("network_proxy_becomes_proxy_and_no_proxy") {
+        val base = gateway.config()
+        val p = base.withNetworkProxy(android.net.ProxyInfo("10.0.2.2", 3128, arrayOf("*.corp.example", "localhost", " ")))
+        expectEq("http://10.0.2.2:3128", p.proxy, "proxy")
+        expectEq(".corp.example,localhost", p.noProxy, "noProxy")
+        expectEq("http://[fd00::1]:8080", base.withNetworkProxy(android.net.ProxyInfo("fd00::1", 8080, null)).proxy, "IPv6")
+        expectEq(null, p.withNetworkProxy(android.net.ProxyInfo(null, -1, null)).proxy, "PAC-only clears")
+        expectEq(null, p.withNetworkProxy(null).noProxy, "none clears")
+        // The manager accepts what it produces.
+        closeLater(ImSession(p)).close()
+    },
+
     TestCase("login_returns_the_user_and_logout_logs_out") {
         val alice = gateway.newUser("alice")
         val session = closeLater(ImSession(gateway.config()))

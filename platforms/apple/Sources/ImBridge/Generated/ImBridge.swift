@@ -1308,7 +1308,8 @@ public func FfiConverterTypeConversation_lower(_ value: Conversation) -> RustBuf
 /**
  * Configuration of one manager, checked by `ImManager::new` (which says which field
  * is wrong). Only the two addresses and the platform are required; a tunable left
- * `None` takes the default named on it.
+ * `None` takes the default named on it. Its `Debug` never shows the proxy URL (it may
+ * hold a password).
  */
 public struct ImConfig: Equatable, Hashable {
     /**
@@ -1362,6 +1363,18 @@ public struct ImConfig: Equatable, Hashable {
      * manager — nothing survives a restart, and a new manager takes the baseline again.
      */
     public var dataDir: String?
+    /**
+     * Proxy for the API and the gateway: `http://host:port` (HTTP CONNECT),
+     * `socks5://host:port` (names resolved on the device) or `socks5h://host:port`
+     * (by the proxy), optionally with `user:password@`. Credentials are never logged.
+     * Default none (direct connections; the environment's proxy settings are not read).
+     */
+    public var proxy: String?
+    /**
+     * Hosts reached directly despite `proxy`, in the `NO_PROXY` syntax: comma-separated
+     * names, `.domain` suffixes, IP addresses or CIDR ranges, or `*`.
+     */
+    public var noProxy: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1403,7 +1416,17 @@ public struct ImConfig: Equatable, Hashable {
          * Absolute path of a directory for the local message store (one SQLite file per
          * user, created if missing). `None`: the store lives in memory for the life of the
          * manager — nothing survives a restart, and a new manager takes the baseline again.
-         */dataDir: String? = nil) {
+         */dataDir: String? = nil, 
+        /**
+         * Proxy for the API and the gateway: `http://host:port` (HTTP CONNECT),
+         * `socks5://host:port` (names resolved on the device) or `socks5h://host:port`
+         * (by the proxy), optionally with `user:password@`. Credentials are never logged.
+         * Default none (direct connections; the environment's proxy settings are not read).
+         */proxy: String? = nil, 
+        /**
+         * Hosts reached directly despite `proxy`, in the `NO_PROXY` syntax: comma-separated
+         * names, `.domain` suffixes, IP addresses or CIDR ranges, or `*`.
+         */noProxy: String? = nil) {
         self.apiAddr = apiAddr
         self.wsAddr = wsAddr
         self.platform = platform
@@ -1417,6 +1440,8 @@ public struct ImConfig: Equatable, Hashable {
         self.compression = compression
         self.extraRootCertsPem = extraRootCertsPem
         self.dataDir = dataDir
+        self.proxy = proxy
+        self.noProxy = noProxy
     }
 
     
@@ -1447,7 +1472,9 @@ public struct FfiConverterTypeImConfig: FfiConverterRustBuffer {
                 reconnectCapMs: FfiConverterOptionUInt64.read(from: &buf), 
                 compression: FfiConverterOptionBool.read(from: &buf), 
                 extraRootCertsPem: FfiConverterOptionString.read(from: &buf), 
-                dataDir: FfiConverterOptionString.read(from: &buf)
+                dataDir: FfiConverterOptionString.read(from: &buf), 
+                proxy: FfiConverterOptionString.read(from: &buf), 
+                noProxy: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -1465,6 +1492,8 @@ public struct FfiConverterTypeImConfig: FfiConverterRustBuffer {
         FfiConverterOptionBool.write(value.compression, into: &buf)
         FfiConverterOptionString.write(value.extraRootCertsPem, into: &buf)
         FfiConverterOptionString.write(value.dataDir, into: &buf)
+        FfiConverterOptionString.write(value.proxy, into: &buf)
+        FfiConverterOptionString.write(value.noProxy, into: &buf)
     }
 }
 

@@ -177,3 +177,28 @@ class ImSession @JvmOverloads constructor(
         }
     }
 }
+
+/**
+ * This config with the proxy of a network (`ConnectivityManager.getDefaultProxy()`, or
+ * `LinkProperties.getHttpProxy()` of the network you use): an HTTP proxy for both the API and
+ * the gateway (imbridge tunnels with CONNECT), its exclusion list as [ImConfig.noProxy].
+ * A null proxy, or a PAC-only one (no host; imbridge does not run PAC scripts), clears both.
+ *
+ * ```kotlin
+ * val config = ImConfig(apiAddr, wsAddr, Platform.ANDROID)
+ *     .withNetworkProxy(connectivityManager.defaultProxy)
+ * ```
+ */
+fun ImConfig.withNetworkProxy(proxy: android.net.ProxyInfo?): ImConfig {
+    val host = proxy?.host
+    if (proxy == null || host.isNullOrEmpty() || proxy.port <= 0) {
+        return copy(proxy = null, noProxy = null)
+    }
+    val urlHost = if (host.contains(':') && !host.startsWith("[")) "[$host]" else host
+    // Android writes exclusions as "*.example.com" / "example.com"; NO_PROXY suffixes are ".example.com".
+    val bypass = proxy.exclusionList.orEmpty()
+        .map { it.trim().removePrefix("*") }
+        .filter { it.isNotEmpty() }
+        .joinToString(",")
+    return copy(proxy = "http://$urlHost:${proxy.port}", noProxy = bypass.ifEmpty { null })
+}

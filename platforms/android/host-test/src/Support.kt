@@ -39,9 +39,12 @@ suspend inline fun <reified E : ImException> expectThrows(what: String, block: s
     fail("$what: expected ${E::class.simpleName}, nothing was thrown")
 }
 
-/** The OpenIM connection callbacks among [ImSession.events] (no state changes, no messages). */
+/** The OpenIM connection callbacks among [ImSession.events] (no states, messages or syncs). */
 val ImSession.connectionEvents: Flow<ImEvent>
-    get() = events.filter { it !is ImEvent.StateChanged && it !is ImEvent.Messages }
+    get() = events.filter {
+        it is ImEvent.Connecting || it is ImEvent.ConnectSuccess || it is ImEvent.ConnectFailed ||
+            it is ImEvent.KickedOffline || it is ImEvent.UserTokenExpired || it is ImEvent.UserTokenInvalid
+    }
 
 /** Waits (with a timeout) for a state matching [predicate]. */
 suspend fun ImSession.awaitState(

@@ -29,6 +29,9 @@ fun syncTests() = listOf(
         val seqs = messages.seen.map { it.value.seq }
         expectEq((1L..6L).toList(), seqs, "seqs")
         // Each sync has a start and then an end; messages came in batches.
+        events.await("the batch of the last one") {
+            it is ImEvent.Messages && it.messages.any { m -> m.text == "away 5" }
+        }
         val kinds = events.seen.map { it.value }
         expect(kinds.count { it is ImEvent.SyncStarted } >= 2) { "two syncs: $kinds" }
         val batched = kinds.filterIsInstance<ImEvent.Messages>().sumOf { it.messages.size }

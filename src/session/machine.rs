@@ -112,7 +112,7 @@ pub(crate) enum Effect {
     },
     /// Wait out the backoff, then report [`Input::RetryDue`].
     Wait(Duration),
-    /// Drop the link (dial, wait or connection) and the user-info call; send 2003 first
+    /// Drop the link (dial, wait or connection); send 2003 first
     /// when a connection is up and `logout` is set.
     CloseLink {
         logout: Option<LogoutRequest>,
@@ -184,6 +184,11 @@ struct Attempt {
     held: Vec<Message>,
     /// The store is open: the dial may start.
     store_ready: bool,
+    /// `/user/get_users_info` answered (it runs beside the dial); the login completes
+    /// once the gateway has accepted a connection too.
+    user: Option<UserInfo>,
+    /// The user-info call is running.
+    fetching: bool,
 }
 
 #[derive(Debug)]
@@ -353,6 +358,8 @@ impl Machine {
             last_error: None,
             held: Vec::new(),
             store_ready: false,
+            user: None,
+            fetching: false,
         }));
         // The store first: once the app sees LoggingIn, its cached data is readable.
         let user_id = self.active_user().unwrap_or_default().to_owned();
@@ -378,6 +385,8 @@ impl Machine {
                 self.sync = Sync::new();
                 self.sync(loaded);
                 self.dial(Some(op));
+                // The user-info call does not need the connection: both run at once.
+                self.fetch_user();
             }
             Err(err) => self.fail_login(err),
         }
@@ -480,46 +489,77 @@ impl Machine {
 
     // ----- logging in ---------------------------------------------------------------
 
+    /// Starts `/user/get_users_info` for the login, unless it runs already.
+    fn fetch_user(&mut self) {
+        let Phase::LoggingIn(a) = &mut self.phase else {
+            return;
+        };
+        if a.fetching || a.user.is_some() {
+            return;
+        }
+        a.fetching = true;
+        let effect = Effect::FetchUser {
+            user_id: a.creds.user_id.clone(),
+            token: a.creds.token.clone(),
+            operation_id: a.operation_id.clone(),
+        };
+        self.fx.push(effect);
+    }
+
     fn user_fetched(&mut self, result: Result<UserInfo>) {
-        let Phase::LoggingIn(_) = &self.phase else {
+        let Phase::LoggingIn(attempt) = &mut self.phase else {
             return;
         };
-        let Phase::LoggingIn(attempt) = std::mem::replace(&mut self.phase, Phase::LoggedOut) else {
-            return;
-        };
+        attempt.fetching = false;
         match result {
             Ok(user) => {
-                log::info!("logged in as {:?}", attempt.creds.user_id);
-                let Attempt {
-                    creds,
-                    ticket,
-                    held,
-                    ..
-                } = *attempt;
-                self.phase = Phase::LoggedIn {
-                    creds,
-                    user: user.clone(),
-                };
-                self.fx.push(Effect::AttemptOver);
-                self.publish(ConnectionState::Connected, StateReason::LoggedIn);
-                self.emit(ImEvent::ConnectSuccess);
-                self.fx.push(Effect::DeliverStored { epoch: self.epoch });
-                self.fx.push(Effect::Answer {
-                    ticket,
-                    result: Ok(user),
-                });
-                self.sync(SyncInput::Online);
-                if !held.is_empty() {
-                    self.sync(SyncInput::Pushed(held));
+                attempt.user = Some(user);
+                if matches!(self.link, Link::Up { .. }) {
+                    self.logged_in();
                 }
             }
+            // The server is not reachable yet: the dial is retrying, and the call runs
+            // again once a connection is up.
+            Err(ImError::Network { .. } | ImError::Timeout { .. })
+                if !matches!(self.link, Link::Up { .. }) => {}
             Err(err) => {
                 let err = scrub_error(err, &attempt.creds.token);
-                self.phase = Phase::LoggingIn(attempt);
                 self.close_link();
                 self.connect_failed(&err);
                 self.fail_login(err);
             }
+        }
+    }
+
+    /// The gateway accepted a connection and the user is known: the login is done.
+    fn logged_in(&mut self) {
+        let Phase::LoggingIn(attempt) = std::mem::replace(&mut self.phase, Phase::LoggedOut) else {
+            return;
+        };
+        let Attempt {
+            creds,
+            ticket,
+            held,
+            user,
+            ..
+        } = *attempt;
+        let user = user.unwrap_or_default();
+        log::info!("logged in as {:?}", creds.user_id);
+        self.phase = Phase::LoggedIn {
+            creds,
+            user: user.clone(),
+        };
+        self.fx.push(Effect::AttemptOver);
+        self.publish(ConnectionState::Connected, StateReason::LoggedIn);
+        self.emit(ImEvent::ConnectSuccess);
+        self.fx.push(Effect::DeliverStored { epoch: self.epoch });
+        self.fx.push(Effect::Answer {
+            ticket,
+            result: Ok(user),
+        });
+        self.sync(SyncInput::Online);
+        if !held.is_empty() {
+            self.sync(SyncInput::Pushed(held));
         }
     }
 
@@ -636,12 +676,11 @@ impl Machine {
         self.link = Link::Up { since: now };
         match &self.phase {
             Phase::LoggingIn(a) => {
-                let effect = Effect::FetchUser {
-                    user_id: a.creds.user_id.clone(),
-                    token: a.creds.token.clone(),
-                    operation_id: a.operation_id.clone(),
-                };
-                self.fx.push(effect);
+                if a.user.is_some() {
+                    self.logged_in();
+                } else {
+                    self.fetch_user();
+                }
             }
             Phase::LoggedIn { .. } => {
                 log::info!("reconnected");

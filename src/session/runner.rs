@@ -133,8 +133,14 @@ impl Runner {
                 biased;
                 cmd = self.rx.recv() => self.command(cmd.unwrap_or(Command::Shutdown)),
                 input = link_input(&mut self.link) => input,
-                r = optional(&mut self.fetch) => Some(Input::UserFetched(r)),
-                _ = optional(&mut self.deadline) => Some(Input::LoginDeadline),
+                r = optional(&mut self.fetch) => {
+                    self.fetch = None; // done: never polled again
+                    Some(Input::UserFetched(r))
+                }
+                _ = optional(&mut self.deadline) => {
+                    self.deadline = None;
+                    Some(Input::LoginDeadline)
+                }
                 _ = optional(&mut self.sync_retry) => {
                     self.sync_retry = None;
                     Some(Input::Sync(SyncInput::RetryDue))
@@ -259,7 +265,6 @@ impl Runner {
             }
             Effect::Wait(delay) => self.link = Link::Waiting(Box::pin(tokio::time::sleep(delay))),
             Effect::CloseLink { logout } => {
-                self.fetch = None;
                 let link = std::mem::replace(&mut self.link, Link::Down);
                 if let (Some(logout), Link::Up(conn)) = (logout, link) {
                     send_logout(*conn, logout, self.cfg.platform.id()).await;

@@ -229,7 +229,7 @@ fn logging_in() {
         (
             At::Opening,
             store_opened(),
-            &["dial Some(\"op1\") bg=false"],
+            &["dial Some(\"op1\") bg=false", "fetch op1"],
         ),
         (
             At::Opening,
@@ -260,7 +260,10 @@ fn logging_in() {
                 "Connecting e2",
             ],
         ),
-        (At::Dialing, Input::Connected, &["fetch op1"]),
+        // The user-info call runs beside the dial: connected first, the login waits for it.
+        (At::Dialing, Input::Connected, &[]),
+        // The user known first, the login waits for the connection.
+        (At::Dialing, Input::UserFetched(Ok(user("alice"))), &[]),
         (
             At::Fetching,
             Input::UserFetched(Ok(user("alice"))),
@@ -288,6 +291,38 @@ fn logging_in() {
         ),
         (At::Online, Input::UserFetched(Ok(user("x"))), &[]),
     ]);
+}
+
+#[test]
+fn the_login_completes_when_both_the_connection_and_the_user_are_there() {
+    let mut r = Run::at(At::Dialing);
+    assert!(r
+        .feed(Duration::ZERO, Input::UserFetched(Ok(user("alice"))))
+        .is_empty());
+    // A failed dial does not lose the user: the retry's connection completes the login.
+    r.feed(
+        Duration::ZERO,
+        Input::DialFailed(DialError::Network("refused".into())),
+    );
+    r.feed(Duration::from_millis(100), Input::RetryDue);
+    let got = r.feed(Duration::from_millis(200), Input::Connected);
+    assert_eq!(
+        got[..3],
+        [
+            "attempt over",
+            "state LoggedIn/Connected/LoggedIn e1",
+            "ConnectSuccess e1"
+        ]
+    );
+    // The API unreachable while the dial still tries: no failure yet; the call runs again
+    // once a connection is up.
+    let mut r = Run::at(At::Dialing);
+    let got = r.feed(
+        Duration::ZERO,
+        Input::UserFetched(Err(ImError::network("refused"))),
+    );
+    assert!(got.is_empty(), "{got:?}");
+    assert_eq!(r.feed(Duration::ZERO, Input::Connected), ["fetch op1"]);
 }
 
 #[test]
@@ -628,7 +663,7 @@ fn background_and_foreground() {
     r.feed(Duration::ZERO, Input::SetBackground { background: true });
     r.feed(Duration::ZERO, login("alice", 2));
     let got = r.feed(Duration::ZERO, store_opened());
-    assert_eq!(got, ["dial Some(\"op2\") bg=true"]);
+    assert_eq!(got, ["dial Some(\"op2\") bg=true", "fetch op2"]);
 }
 
 #[test]

@@ -129,11 +129,7 @@ async fn a_push_with_several_conversations_is_delivered_whole() {
 async fn connection_refused_at_redial_is_retried_until_it_works() {
     let server = server().await;
     let (m, rec) = logged_in(&server, "alice").await;
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
+    cut_and_refuse(&server);
     rec.wait_count("two failed redials", 2, |e| {
         matches!(e, Ev::ConnectFailed(10000, _))
     })

@@ -84,11 +84,7 @@ async fn background_while_logged_out_is_remembered_for_the_login() {
 async fn no_dialing_while_the_network_is_down_and_a_redial_when_it_returns() {
     let server = server().await;
     let (m, rec) = logged_in(&server, "alice").await;
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
+    cut_and_refuse(&server);
     rec.wait_for("a refused redial", |e| matches!(e, Ev::ConnectFailed(..)))
         .await;
     m.network_changed(false).unwrap();
@@ -123,11 +119,7 @@ async fn foreground_redials_at_once_when_waiting() {
         .await
         .unwrap();
     m.set_app_background(true).await.unwrap();
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
+    cut_and_refuse(&server);
     rec.wait_state("waiting", |s| {
         matches!(s.connection, ConnectionState::WaitingToReconnect { retry_in_ms, .. } if retry_in_ms > 0)
             || s.reason == StateReason::DialFailed

@@ -82,11 +82,7 @@ async fn logout_during_login_cancels_it() {
 async fn logout_while_reconnecting_tears_down_locally() {
     let server = server().await;
     let (m, rec) = logged_in(&server, "alice").await;
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
+    cut_and_refuse(&server);
     rec.wait_state("waiting to reconnect", |s| {
         matches!(s.connection, ConnectionState::WaitingToReconnect { .. })
     })

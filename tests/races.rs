@@ -108,11 +108,7 @@ async fn logins_from_two_threads_at_once_make_one_session() {
 async fn account_switch_while_the_old_session_is_reconnecting() {
     let server = server().await;
     let (m, rec) = logged_in(&server, "alice").await;
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
+    cut_and_refuse(&server);
     rec.wait_for("a failed redial", |e| matches!(e, Ev::ConnectFailed(..)))
         .await;
     server.set_faults(Faults::default());
@@ -177,11 +173,7 @@ async fn shutdown_while_reconnecting_and_from_inside_a_callback() {
             }
         }
     }));
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
+    cut_and_refuse(&server);
     rec.wait_for("the failed redial that shuts down", |e| {
         matches!(e, Ev::ConnectFailed(..))
     })

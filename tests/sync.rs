@@ -52,9 +52,10 @@ async fn logged_in_with(
     user: &str,
     data_dir: Option<&std::path::Path>,
 ) -> (Arc<ImManager>, Arc<Recorder>) {
-    let mut cfg = config(server);
-    cfg.data_dir = data_dir.map(|d| d.to_string_lossy().into_owned());
-    let (m, rec) = manager(cfg);
+    let (m, rec) = manager(match data_dir {
+        Some(d) => with_dir(server, d),
+        None => config(server),
+    });
     m.login(user.into(), server.user_token(user, 2), None)
         .await
         .expect("login succeeds");
@@ -62,20 +63,19 @@ async fn logged_in_with(
     (m, rec)
 }
 
-/// Cuts the connection and keeps the client away until `back` runs.
+/// Cuts the connection and keeps the client away while `away` runs.
 async fn while_away(server: &DevServer, rec: &Recorder, away: impl FnOnce()) {
     let failed = rec.count(|e| matches!(e, Ev::ConnectFailed(..)));
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
-    server.drop_connections();
-    rec.wait_count("a refused redial", failed + 1, |e| {
-        matches!(e, Ev::ConnectFailed(..))
-    })
-    .await;
+    cut_and_wait_failed_redial(server, rec, failed + 1).await;
     away();
     server.set_faults(Faults::default());
+}
+
+/// A config for `server` with the store under `dir`.
+fn with_dir(server: &DevServer, dir: &std::path::Path) -> imbridge::ImConfig {
+    let mut c = config(server);
+    c.data_dir = Some(dir.to_string_lossy().into_owned());
+    c
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,11 +158,7 @@ async fn a_restart_on_the_same_data_dir_resumes_without_loss_or_duplicate() {
             .send(Outgoing::text("bob", "alice", &format!("m{i}")))
             .unwrap();
     }
-    let (m2, rec2) = manager({
-        let mut c = config(&server);
-        c.data_dir = Some(dir.path().to_string_lossy().into_owned());
-        c
-    });
+    let (m2, rec2) = manager(with_dir(&server, dir.path()));
     m2.login("alice".into(), server.user_token("alice", 2), None)
         .await
         .unwrap();
@@ -391,11 +387,7 @@ async fn stored_but_undelivered_messages_come_first_at_the_next_login() {
     drop(m);
     let delivered_before = rec.messages().len();
     assert!(delivered_before < 10, "{delivered_before}");
-    let (m2, rec2) = manager({
-        let mut c = config(&server);
-        c.data_dir = Some(dir.path().to_string_lossy().into_owned());
-        c
-    });
+    let (m2, rec2) = manager(with_dir(&server, dir.path()));
     m2.login("alice".into(), server.user_token("alice", 2), None)
         .await
         .unwrap();
@@ -419,13 +411,9 @@ async fn cached_data_is_readable_after_a_failed_login_and_with_no_network() {
     m.shutdown();
     drop(m);
     // A new process, no server.
-    let mut cfg = config(&server);
-    cfg.data_dir = Some(dir.path().to_string_lossy().into_owned());
+    let mut cfg = with_dir(&server, dir.path());
     cfg.login_timeout_ms = Some(300);
-    server.set_faults(Faults {
-        refuse_connections: true,
-        ..Faults::default()
-    });
+    cut_and_refuse(&server);
     let (m2, _rec2) = manager(cfg);
     assert_eq!(m2.conversations().unwrap_err(), ImError::NotLoggedIn);
     let err = m2
@@ -569,9 +557,7 @@ async fn bad_data_dirs_and_foreign_files_get_clear_outcomes() {
     server.send_texts("bob", "erin", 1);
     wait_messages(&rec2, 1).await;
     // Two managers on the same user and data_dir in one process: a clear error.
-    let mut cfg = config(&server);
-    cfg.data_dir = Some(dir.path().to_string_lossy().into_owned());
-    let (m3, _rec3) = manager(cfg);
+    let (m3, _rec3) = manager(with_dir(&server, dir.path()));
     let err = m3
         .login("erin".into(), server.user_token("erin", 2), None)
         .await

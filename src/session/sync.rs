@@ -581,17 +581,7 @@ impl Sync {
         if gap && (new_gap || matches!(self.phase, Phase::Idle)) {
             self.trigger();
         }
-        if ready.is_empty() {
-            return false;
-        }
-        let page = Page {
-            messages: ready.clone(),
-            delivered: false,
-            cursors: cursors.clone(),
-            baseline_done: false,
-        };
-        self.commit(Commit::Pushes, page, ready, cursors);
-        true
+        self.commit_pushes(ready, cursors)
     }
 
     /// At the end of a sync, pushes still held sit beyond a gap the server could not fill
@@ -617,6 +607,11 @@ impl Sync {
                 ready.extend(msgs);
             }
         }
+        self.commit_pushes(ready, cursors)
+    }
+
+    /// Commits pushed messages with their cursors; false when there are none.
+    fn commit_pushes(&mut self, ready: Vec<Message>, cursors: Moves) -> bool {
         if ready.is_empty() {
             return false;
         }

@@ -333,6 +333,25 @@ pub async fn wait_requests(server: &DevServer, user: &str, req: i32, n: usize) {
     .await
 }
 
+/// Cuts every connection and refuses redials until the faults are cleared
+/// (`server.set_faults(Faults::default())`): the client is away, logged in.
+pub fn cut_and_refuse(server: &DevServer) {
+    server.set_faults(imbridge_devserver::Faults {
+        refuse_connections: true,
+        ..imbridge_devserver::Faults::default()
+    });
+    server.drop_connections();
+}
+
+/// [`cut_and_refuse`], then waits for `n` failed redials in all.
+pub async fn cut_and_wait_failed_redial(server: &DevServer, rec: &Recorder, n: usize) {
+    cut_and_refuse(server);
+    rec.wait_count("a refused redial", n, |e| {
+        matches!(e, Ev::ConnectFailed(..))
+    })
+    .await;
+}
+
 /// Polls a future to completion on the current thread (for callbacks that block).
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     struct Unpark(std::thread::Thread);

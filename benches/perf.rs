@@ -1,4 +1,4 @@
-//! Performance of imbridge against the dev gateway on 127.0.0.1 (design.md §8).
+//! Performance of imbridge against the dev gateway on 127.0.0.1 (the targets: docs/performance-targets.md).
 //!
 //! `cargo bench --bench perf -- [login] [redial] [kick] [push] [idle] [sessions] [all]`
 //! (default: login redial kick push). Results go to stdout and to

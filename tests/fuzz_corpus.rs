@@ -135,7 +135,7 @@ fn kept_artifacts_no_longer_panic() {
 
 // ---- The hand-made seeds ----
 
-/// openim-protocol.md §3.4: a 1001 reply.
+/// the payload examples of docs/protocol.md: a 1001 reply.
 const GET_NEWEST_SEQ_REPLY: &str = r#"{"reqIdentifier":1001,"msgIncr":"u1_1","operationID":"op-1","errCode":0,"errMsg":"","data":"CgwKCHNpX3UxX3UyEAU="}"#;
 /// A 2002 kick: `data` is `null`.
 const KICK: &str =

@@ -1,4 +1,4 @@
-//! HTTP API bodies (openim-protocol.md §7): the envelope and `/user/get_users_info`.
+//! HTTP API bodies (docs/protocol.md, "The HTTP API"): the envelope and `/user/get_users_info`.
 
 use serde::{Deserialize, Serialize};
 

@@ -11,7 +11,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The query parameters of one dial attempt (openim-protocol.md §2.1).
+/// The query parameters of one dial attempt (docs/protocol.md, "The dial").
 #[derive(Debug, Clone)]
 pub struct DialParams<'a> {
     pub user_id: &'a str,

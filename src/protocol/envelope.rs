@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn request_matches_the_documented_example() {
-        // openim-protocol.md §3.4, minus the ignored token field.
+        // the payload examples of docs/protocol.md, minus the ignored token field.
         let r = Request {
             req_identifier: 1001,
             send_id: "u1",

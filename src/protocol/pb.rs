@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn payloads_match_the_documented_bytes() {
-        // openim-protocol.md §3.4.
+        // the payload examples of docs/protocol.md.
         assert_eq!(
             GetMaxSeqReq {
                 user_id: "u1".into()

@@ -223,6 +223,10 @@ fn config(g: &Gateway, data_dir: Option<&std::path::Path>) -> ImConfig {
     // Redial quickly once the gateway accepts again (the backoff would add up to its cap).
     cfg.reconnect_base_ms = Some(1);
     cfg.reconnect_cap_ms = Some(5);
+    // IMBRIDGE_BENCH_GZIP=0: no gzip (the dev gateway's per-frame gzip is costly).
+    if std::env::var("IMBRIDGE_BENCH_GZIP").as_deref() == Ok("0") {
+        cfg.compression = Some(false);
+    }
     cfg
 }
 

@@ -139,6 +139,11 @@ impl Gateway {
     async fn user(&self, user: &str) -> String {
         let users = json!({"users": [{"userID": user, "nickname": user}]});
         self.call("/user/user_register", users).await;
+        self.token(user).await
+    }
+
+    /// Mints a token for a registered `user` (never printed).
+    async fn token(&self, user: &str) -> String {
         let body = json!({"platformID": 2, "userID": user});
         self.call("/auth/get_user_token", body).await["token"]
             .as_str()
@@ -437,8 +442,13 @@ async fn bench_login(out: &mut BTreeMap<String, Value>) {
     .await;
     let stored = m.test_stored_messages().unwrap();
     println!(
-        "login: filled a store with {stored} messages in {CONVS} conversations ({:.2} s catch-up)",
-        t.elapsed().as_secs_f64()
+        "login: filled a store with {stored} messages in {CONVS} conversations ({:.2} s catch-up = {:.0} msg/s)",
+        t.elapsed().as_secs_f64(),
+        stored as f64 / t.elapsed().as_secs_f64()
+    );
+    out.insert(
+        "catchup_100k".into(),
+        json!({"messages": stored, "conversations": CONVS, "seconds": t.elapsed().as_secs_f64()}),
     );
     m.logout(None).await.unwrap();
     m.shutdown();
@@ -447,7 +457,7 @@ async fn bench_login(out: &mut BTreeMap<String, Value>) {
     m.logout(None).await.unwrap();
     m.shutdown();
     drop(m);
-    let tokens = [g.user("big").await, g.user("small").await];
+    let tokens = [g.token("big").await, g.token("small").await];
     let dirs = [big_dir.path(), small_dir.path()];
     let users = ["big", "small"];
 

@@ -255,6 +255,8 @@ mod tests {
             "/dev/hole",
             "/dev/backlog",
             "/dev/pull_requests",
+            "/dev/send_burst",
+            "/dev/refuse_connections",
             "--record-events",
         ] {
             assert!(HELP.contains(needle), "--help lacks {needle}");

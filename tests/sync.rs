@@ -378,9 +378,23 @@ async fn stored_but_undelivered_messages_come_first_at_the_next_login() {
             }
         }));
     }
-    server.send_texts("bob", "alice", 10);
+    // (Pushes read together form one batch, so the other 9 are sent once the listener is
+    // blocked on the first.)
+    server.send_texts("bob", "alice", 1);
     rec.wait_for("the first message", |e| matches!(e, Ev::Message(_)))
         .await;
+    for i in 2..=10 {
+        server
+            .send(Outgoing::text("bob", "alice", &format!("m{i}")))
+            .unwrap();
+    }
+    let stored = tokio::time::timeout(WAIT, async {
+        while m.test_stored_messages().unwrap() < 10 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "the 9 later messages are stored");
     // "Crash": the manager is shut down with batches still queued.
     m.shutdown();
     gate.wait();

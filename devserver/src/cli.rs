@@ -60,6 +60,10 @@ HTTP API (POST JSON, headers operationID and token):
     /group/kick_group       {\"groupID\",\"kickedUserIDs\"}     (admin token; freezes their caps)
     /dev/drop_connections   {}   (admin token; dev gateway only: close every connection abruptly)
     /dev/push_burst         {\"userID\",\"frames\",\"batch\"}   (admin token; dev gateway only: 2001 frames with backpressure)
+    /dev/send_burst         {\"userID\",\"fromUserID\",\"count\",\"batch\"}   (admin token; dev gateway only: count messages
+                             stored with real seqs, pushed as 2001 frames of batch, with backpressure)
+    /dev/refuse_connections {\"refuse\":true|false}   (admin token; dev gateway only: close new gateway
+                             connections at once, as a network outage would)
 
 DEV-ONLY MESSAGE FAULTS AND INSPECTION (admin token; counts apply to the user's next N):
     /dev/faults             {\"userID\",\"dropPushes\",\"duplicatePushes\",\"reorderPushes\",
@@ -251,6 +255,8 @@ mod tests {
             "/dev/hole",
             "/dev/backlog",
             "/dev/pull_requests",
+            "/dev/send_burst",
+            "/dev/refuse_connections",
             "--record-events",
         ] {
             assert!(HELP.contains(needle), "--help lacks {needle}");

@@ -62,6 +62,9 @@
 //! * `POST /dev/drop_connections` (admin token) closes every gateway connection abruptly, and
 //!   `POST /dev/push_burst {"userID","frames","batch"}` queues that many 2001 frames to the
 //!   user with backpressure; both exist only here, for benchmarks of clients not driven from Rust.
+//!   `POST /dev/send_burst {"userID","fromUserID","count","batch"}` ([`DevServer::send_burst`])
+//!   stores `count` messages with real seqs and pushes them the same way, and
+//!   `POST /dev/refuse_connections {"refuse"}` switches [`Faults::refuse_connections`].
 //!   So do the other `/dev/*` endpoints (message faults, holes, min seqs, a backlog generator,
 //!   inspection of the store and of pull requests) and the `options` object `/msg/send_msg`
 //!   accepts.
@@ -95,6 +98,7 @@ pub mod wire {
 pub use config::{DevServerConfig, MultiLoginPolicy, TlsIdentity};
 pub use events::{PullRequest, ServerEvent};
 pub use faults::{Faults, PullFault, RawFrame};
+pub use gateway::burst::StoredBurst;
 pub use gateway::hub::ConnInfo;
 pub use server::{
     ConversationState, DevServer, Outgoing, Recipient, SentMessage, StoreStats, UserConversation,

@@ -642,3 +642,55 @@ async fn a_pushed_seq_is_pullable_at_once() {
         assert_eq!(got.msgs["si_a_b"].msgs[0], p.msgs["si_a_b"].msgs[0]);
     }
 }
+
+#[tokio::test]
+async fn a_stored_burst_is_pushed_in_frames_with_real_seqs() {
+    let server = start().await;
+    server.send_texts("b", "a", 2);
+    let mut ws = connect(&server, "a", 5).await;
+    let b = server.send_burst("b", "a", 250, 100);
+    assert_eq!(
+        (b.conversation_id.as_str(), b.first_seq, b.last_seq),
+        ("si_a_b", 3, 252)
+    );
+    let mut seqs = Vec::new();
+    for want in [100, 100, 50] {
+        let got = pushed_seqs(&next_push(&mut ws).await);
+        assert_eq!(got.len(), want);
+        seqs.extend(got.into_iter().map(|(_, s)| s));
+    }
+    assert_eq!(seqs, (3..=252).collect::<Vec<i64>>());
+    assert_eq!(server.newest_seqs("a")["si_a_b"], 252);
+    assert_eq!(server.conversation_state("si_a_b").stored_seqs.len(), 252);
+}
+
+#[tokio::test]
+async fn http_send_burst_and_refuse_connections() {
+    let server = start().await;
+    let admin = server.admin_token();
+    let v = api(
+        &server,
+        "/dev/send_burst",
+        Some(&admin),
+        r#"{"userID":"a","fromUserID":"b","count":5,"batch":2}"#,
+    )
+    .await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"conversationID":"si_a_b","firstSeq":1,"lastSeq":5})
+    );
+    let v = api(
+        &server,
+        "/dev/send_burst",
+        Some(&admin),
+        r#"{"userID":"a","fromUserID":"a","count":5,"batch":2}"#,
+    )
+    .await;
+    assert_eq!(v["errCode"], 1001);
+    for refuse in [true, false] {
+        let body = format!(r#"{{"refuse":{refuse}}}"#);
+        let v = api(&server, "/dev/refuse_connections", Some(&admin), &body).await;
+        assert_eq!(v["errCode"], 0);
+        assert_eq!(server.faults().refuse_connections, refuse);
+    }
+}

@@ -173,6 +173,24 @@ impl Connection {
         }
     }
 
+    /// The next event among the frames already read from the socket, without waiting:
+    /// `None` when none is ready (timers are left to [`Connection::next_event`]).
+    pub fn try_next_event(&mut self) -> Option<ConnEvent> {
+        use futures_util::FutureExt as _;
+        loop {
+            match self.ws.next().now_or_never()? {
+                None => return Some(ConnEvent::Lost("the server closed the connection".into())),
+                Some(Err(e)) => return Some(ConnEvent::Lost(format!("read failed: {e}"))),
+                Some(Ok(frame)) => {
+                    self.last_recv = Instant::now();
+                    if let Some(ev) = self.on_frame(frame) {
+                        return Some(ev);
+                    }
+                }
+            }
+        }
+    }
+
     fn take_expired(&mut self, now: Instant) -> Option<ConnEvent> {
         let key = self
             .pending

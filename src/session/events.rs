@@ -42,8 +42,8 @@ pub enum ImEvent {
     /// The server rejected the token; the session has been logged out. At most once
     /// per session.
     UserTokenInvalid { detail: String },
-    /// Messages for the logged-in user, in the order received (one 2001 push, or the
-    /// messages held while a login finished). Never empty.
+    /// Messages for the logged-in user, in the order received (the 2001 pushes read
+    /// together, a pulled page, or the messages held while a login finished). Never empty.
     Messages { messages: Vec<Message> },
     /// The session state changed (also the current state right after `set_listener`,
     /// and the final state of a logout or shutdown).

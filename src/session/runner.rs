@@ -58,6 +58,10 @@ pub(crate) fn store_of(slot: &StoreSlot, user_id: Option<&str>) -> Option<Arc<St
 /// Stored messages delivered per batch at login.
 const STORED_BATCH: usize = 500;
 
+/// Pushes already read from the socket are taken together, up to this many messages:
+/// one store transaction and one listener batch instead of one per 2001 frame.
+const MAX_COALESCED: usize = 500;
+
 /// How a dial ended.
 enum Dialed {
     Up(Box<Connection>),
@@ -147,12 +151,37 @@ impl Runner {
                 }
             };
             let mut next = input;
+            if let Some(Input::Pushed(messages)) = &mut next {
+                self.coalesce_pushes(messages);
+            }
             while let Some(input) = next.take().or_else(|| self.followups.pop()) {
                 let effects = self.machine.handle(Instant::now(), input);
                 for effect in effects {
                     if !self.perform(effect).await {
                         return;
                     }
+                }
+            }
+        }
+    }
+
+    /// Appends the pushes that are already readable to `messages` (bounded), so that a burst
+    /// is committed and delivered in a few large batches; the first other event met is
+    /// queued as a follow-up, after this push's own consequences (the order it would have
+    /// had anyway).
+    fn coalesce_pushes(&mut self, messages: &mut Vec<Message>) {
+        let Link::Up(conn) = &mut self.link else {
+            return;
+        };
+        while messages.len() < MAX_COALESCED {
+            match conn.try_next_event() {
+                None => return,
+                Some(ConnEvent::Messages(more)) => messages.extend(more),
+                Some(other) => {
+                    if let Some(input) = conn_input(other) {
+                        self.followups.push(input);
+                    }
+                    return;
                 }
             }
         }
@@ -471,18 +500,24 @@ async fn link_input(link: &mut Link) -> Option<Input> {
             sleep.await;
             Some(Input::RetryDue)
         }
-        Link::Up(conn) => match conn.next_event().await {
-            ConnEvent::Messages(messages) => Some(Input::Pushed(messages)),
-            ConnEvent::Kicked => Some(Input::Kicked),
-            ConnEvent::Lost(why) => Some(Input::Lost { why }),
-            ConnEvent::Reply { kind, result } => match kind {
-                ReqKind::Background(Some(tx)) => {
-                    let _ = tx.send(result.map(|_| ()));
-                    None
-                }
-                ReqKind::Background(None) | ReqKind::Logout => None,
-                kind => Some(Input::Sync(reply_input(kind, result))),
-            },
+        Link::Up(conn) => conn_input(conn.next_event().await),
+    }
+}
+
+/// The input for a connection event (replies to the app's own requests are answered here
+/// and yield none).
+fn conn_input(event: ConnEvent) -> Option<Input> {
+    match event {
+        ConnEvent::Messages(messages) => Some(Input::Pushed(messages)),
+        ConnEvent::Kicked => Some(Input::Kicked),
+        ConnEvent::Lost(why) => Some(Input::Lost { why }),
+        ConnEvent::Reply { kind, result } => match kind {
+            ReqKind::Background(Some(tx)) => {
+                let _ = tx.send(result.map(|_| ()));
+                None
+            }
+            ReqKind::Background(None) | ReqKind::Logout => None,
+            kind => Some(Input::Sync(reply_input(kind, result))),
         },
     }
 }

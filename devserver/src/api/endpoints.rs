@@ -29,6 +29,11 @@ pub(crate) enum Endpoint {
     /// Dev-only: `{"userID","frames","batch"}` → that many 2001 frames of `batch` text
     /// messages each, queued with backpressure (see `burst`).
     DevPushBurst,
+    /// Dev-only: `{"userID","fromUserID","count","batch"}` → `count` messages stored with real
+    /// seqs and pushed as 2001 frames of `batch`, with backpressure (see `burst`).
+    DevSendBurst,
+    /// Dev-only: `{"refuse":bool}` switches the `refuse_connections` fault.
+    DevRefuseConnections,
     NewestSeq,
     PullMsgBySeq,
     CreateGroup,
@@ -66,6 +71,8 @@ impl Endpoint {
             "/msg/send_msg" => Self::SendMsg,
             "/dev/drop_connections" => Self::DevDropConnections,
             "/dev/push_burst" => Self::DevPushBurst,
+            "/dev/send_burst" => Self::DevSendBurst,
+            "/dev/refuse_connections" => Self::DevRefuseConnections,
             "/msg/newest_seq" => Self::NewestSeq,
             "/msg/pull_msg_by_seq" => Self::PullMsgBySeq,
             "/group/create_group" => Self::CreateGroup,
@@ -199,6 +206,39 @@ pub(crate) fn call(endpoint: Endpoint, ctx: &ApiCtx<'_>, body: &Map<String, Valu
             let n = conns.len();
             crate::gateway::burst::start(conns, &user_id, frames as usize, batch as usize);
             Ok(Some(format!(r#"{{"connections":{n}}}"#)))
+        }
+        Endpoint::DevSendBurst => {
+            require_admin(ctx)?;
+            let user_id = gojson::get_str(body, "userID").map_err(args)?;
+            let from = gojson::get_str(body, "fromUserID").map_err(args)?;
+            let count = gojson::get_i64(body, "count").map_err(args)?;
+            let batch = gojson::get_i64(body, "batch").map_err(args)?;
+            if user_id.is_empty() || from.is_empty() || user_id == from {
+                return Err(args("userID and fromUserID must be two users"));
+            }
+            if !(1..=2_000_000).contains(&count) || !(1..=1000).contains(&batch) {
+                return Err(args("count must be 1..=2000000 and batch 1..=1000"));
+            }
+            ctx.shared.register_user(&from, &from);
+            let b = crate::gateway::burst::start_stored(
+                ctx.shared,
+                &from,
+                &user_id,
+                count as usize,
+                batch as usize,
+            );
+            Ok(Some(format!(
+                r#"{{"conversationID":"{}","firstSeq":{},"lastSeq":{}}}"#,
+                b.conversation_id, b.first_seq, b.last_seq
+            )))
+        }
+        Endpoint::DevRefuseConnections => {
+            require_admin(ctx)?;
+            let refuse = body.get("refuse").and_then(Value::as_bool).unwrap_or(false);
+            ctx.shared
+                .faults
+                .send_modify(|f| f.refuse_connections = refuse);
+            Ok(None)
         }
         Endpoint::DevDropConnections => {
             require_admin(ctx)?;

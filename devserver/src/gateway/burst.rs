@@ -53,3 +53,112 @@ pub(crate) fn start(conns: Vec<ConnEntry>, to: &str, frames: usize, batch: usize
         });
     }
 }
+
+/// What [`start_stored`] stores: the conversation and the seqs it was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBurst {
+    /// The one-to-one conversation `si_<from>_<to>`.
+    pub conversation_id: String,
+    /// The seq of the first message of the burst.
+    pub first_seq: i64,
+    /// The seq of the last one.
+    pub last_seq: i64,
+}
+
+/// Dev-only `/dev/send_burst`: `count` text messages from `from` to `to`, stored at once with
+/// real, increasing seqs (like `/msg/send_msg`), then pushed to `to`'s connections in the
+/// background as 2001 frames of `batch` messages each, with backpressure (a slow client is
+/// waited for, not dropped). Meant for throughput benchmarks of seq-syncing clients.
+pub(crate) fn start_stored(
+    shared: &crate::shared::Shared,
+    from: &str,
+    to: &str,
+    count: usize,
+    batch: usize,
+) -> StoredBurst {
+    use crate::store::ids;
+    let conv = ids::single(from, to);
+    let now = shared.clock.now_ms();
+    let content = br#"{"content":"hello, this is a short chat message"}"#.to_vec();
+    // One send at a time: no other message takes a seq inside the burst.
+    let _order = shared.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+    let (conns, frames, first_seq, last_seq) = {
+        let mut st = shared.hub.lock();
+        st.store.add_record(from, &conv);
+        st.store.add_record(to, &conv);
+        let first_seq = st.store.max_seq(&conv) + 1;
+        let mut frames = Vec::with_capacity(count.div_ceil(batch.max(1)));
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(batch.max(1));
+            left -= n;
+            let msgs: Vec<MsgData> = (0..n)
+                .map(|i| {
+                    let mut msg = MsgData {
+                        send_id: from.to_string(),
+                        recv_id: to.to_string(),
+                        client_msg_id: format!("{:016x}{:016x}", fastrand::u64(..), left + i),
+                        server_msg_id: format!("{:016x}{:016x}", fastrand::u64(..), left + i),
+                        sender_platform_id: 5,
+                        sender_nickname: from.to_string(),
+                        session_type: ids::SINGLE_CHAT,
+                        msg_from: 100,
+                        content_type: 101,
+                        content: content.clone(),
+                        send_time: now,
+                        create_time: now,
+                        status: 2,
+                        ..MsgData::default()
+                    };
+                    st.store.append(&conv, &mut msg);
+                    msg
+                })
+                .collect();
+            let mut push = PushMessages::default();
+            push.msgs.insert(
+                conv.clone(),
+                PullMsgs {
+                    msgs,
+                    ..Default::default()
+                },
+            );
+            frames.push(encode_resp(
+                2001,
+                "",
+                "burst",
+                0,
+                "",
+                Some(&push.encode_to_vec()),
+            ));
+        }
+        let last_seq = st.store.max_seq(&conv);
+        (st.conns_of(to), frames, first_seq, last_seq)
+    };
+    let frames = std::sync::Arc::new(frames);
+    for conn in conns {
+        let frames = frames.clone();
+        tokio::spawn(async move {
+            for plain in frames.iter() {
+                let bytes = if conn.compression {
+                    crate::protocol::envelope::gzip(plain)
+                } else {
+                    plain.clone()
+                };
+                // A closed connection misses the rest; the messages are stored anyway.
+                if conn
+                    .tx
+                    .send(ConnCmd::Frame(Message::binary(bytes)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+    StoredBurst {
+        conversation_id: conv,
+        first_seq,
+        last_seq,
+    }
+}

@@ -183,6 +183,22 @@ impl DevServer {
         (1..=n).filter_map(|i| self.send(make(i)).ok()).collect()
     }
 
+    /// Stores `count` one-to-one texts from `from` to `to` with real, increasing seqs at once,
+    /// then pushes them to `to`'s connections in the background as 2001 frames of `batch`
+    /// messages, waiting for room in each connection's send queue instead of closing a slow
+    /// one (like `/dev/push_burst`, which repeats seqs and stores nothing). For throughput
+    /// benchmarks of seq-syncing clients. Must be called inside a Tokio runtime.
+    pub fn send_burst(
+        &self,
+        from: &str,
+        to: &str,
+        count: usize,
+        batch: usize,
+    ) -> crate::StoredBurst {
+        self.shared.register_user(from, from);
+        crate::gateway::burst::start_stored(&self.shared, from, to, count, batch)
+    }
+
     /// Sends `n` one-to-one texts `"m1"…"mN"` from `from` to `to`; returns them in seq order.
     pub fn send_texts(&self, from: &str, to: &str, n: usize) -> Vec<SentMessage> {
         self.send_n(n, |i| Outgoing::text(from, to, &format!("m{i}")))

@@ -167,22 +167,24 @@ fn check(seed: u64, d: usize, events: &[(Instant, Ev)], ops: &[(usize, Kind, Ins
         .map(|o| (o.2, o.3))
         .collect();
     for (i, (at, ev)) in events.iter().enumerate() {
-        // Nothing after a logout returned unless a login overlapped the gap, or — the
-        // final LoggedOut state only — another logout did (the final state of a logout is
-        // its last callback).
-        if let Some(&(_, ended)) = logouts
+        // Nothing after a logout returned unless a session was started after it began (a
+        // login running at any time between the logout's start and this event), or — the
+        // end of a session only: its final LoggedOut state and the failure of a sync it cut
+        // short — another logout ended one in the meantime.
+        if let Some(&(began, ended)) = logouts
             .iter()
             .filter(|(_, e)| e <= at)
             .max_by_key(|(_, e)| *e)
         {
-            let overlaps =
-                |ops: &[(Instant, Instant)]| ops.iter().any(|(s, e)| *e >= ended && s <= at);
+            let login_since = logins.iter().any(|(s, e)| *e >= began && s <= at);
+            let logout_since = logouts.iter().any(|(s, e)| *e >= ended && s <= at);
             // (LoginCancelled when that logout ended a pending login.)
-            let final_state = matches!(ev, Ev::State(s)
+            let session_end = matches!(ev, Ev::SyncFailed(..))
+                || matches!(ev, Ev::State(s)
                 if matches!(s.reason, StateReason::LoggedOut | StateReason::LoginCancelled)
                     && s.login_status == LoginStatus::LoggedOut);
             assert!(
-                overlaps(&logins) || (final_state && overlaps(&logouts)),
+                login_since || (session_end && logout_since),
                 "after a logout returned: {}",
                 ctx(i)
             );

@@ -573,6 +573,9 @@ async fn bench_sessions(out: &mut BTreeMap<String, String>) {
 
 #[tokio::main]
 async fn main() {
+    // The bench's own HTTP client is reqwest without a built-in TLS provider (as in
+    // imbridge): give the process rustls' ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

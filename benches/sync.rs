@@ -531,6 +531,9 @@ async fn bench_login(out: &mut BTreeMap<String, Value>) {
 
 #[tokio::main]
 async fn main() {
+    // The bench's own HTTP client is reqwest without a built-in TLS provider (as in
+    // imbridge): give the process rustls' ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     init_logging(match std::env::var("IMBRIDGE_BENCH_LOG").as_deref() {
         Ok("debug") => LogLevel::Debug,
         _ => LogLevel::Error,

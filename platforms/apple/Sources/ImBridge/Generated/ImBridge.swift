@@ -2238,8 +2238,8 @@ public enum ImEvent: Equatable, Hashable {
     case userTokenInvalid(detail: String
     )
     /**
-     * Messages for the logged-in user, in the order received (one 2001 push, or the
-     * messages held while a login finished). Never empty.
+     * Messages for the logged-in user, in the order received (the 2001 pushes read
+     * together, a pulled page, or the messages held while a login finished). Never empty.
      */
     case messages(messages: [Message]
     )

@@ -145,10 +145,7 @@ async fn a_stalled_upgrade_times_out_and_is_retried() {
     let server = server().await;
     let mut cfg = config(&server);
     cfg.request_timeout_ms = Some(300);
-    let (m, rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, rec) = logged_in_as(&server, "alice", cfg).await;
     assert!(server.wait_online("alice", 1, WAIT).await);
     server.set_faults(Faults {
         upgrade_delay: Some(Duration::from_secs(30)),
@@ -241,10 +238,7 @@ async fn a_reply_that_never_comes_times_out() {
     let server = server().await;
     let mut cfg = config(&server);
     cfg.request_timeout_ms = Some(300);
-    let (m, _rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, _rec) = logged_in_as(&server, "alice", cfg).await;
     server.set_faults(Faults {
         ignore_requests: vec![2004],
         ..Faults::default()
@@ -303,10 +297,7 @@ async fn the_server_closing_mid_logout_ends_the_logout_at_once() {
     let server = server().await;
     let mut cfg = config(&server);
     cfg.logout_timeout_ms = Some(5_000);
-    let (m, _rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, _rec) = logged_in_as(&server, "alice", cfg).await;
     server.set_faults(Faults {
         released_quirks: true, // the 2003 reply is lost; the TCP connection just closes
         ..Faults::default()
@@ -327,10 +318,7 @@ async fn a_storm_of_drops_backs_off_and_ends_connected() {
     let mut cfg = config(&server);
     cfg.reconnect_base_ms = Some(20); // a connection younger than 40 ms counts as a failure
     cfg.reconnect_cap_ms = Some(80);
-    let (m, rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, rec) = logged_in_as(&server, "alice", cfg).await;
     rec.wait_for("connected", |e| *e == Ev::ConnectSuccess)
         .await;
     // The storm: every 5 ms for half a second, drop whatever connection there is.

@@ -114,10 +114,7 @@ async fn foreground_redials_at_once_when_waiting() {
     let mut cfg = config(&server);
     cfg.reconnect_base_ms = Some(5_000);
     cfg.reconnect_cap_ms = Some(5_000);
-    let (m, rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, rec) = logged_in_as(&server, "alice", cfg).await;
     m.set_app_background(true).await.unwrap();
     cut_and_refuse(&server);
     rec.wait_state("waiting", |s| {
@@ -147,10 +144,7 @@ async fn network_back_while_connected_probes_the_path_at_once() {
     let mut cfg = config(&server);
     cfg.heartbeat_interval_ms = Some(60_000); // no scheduled ping during the test
     cfg.dead_connection_timeout_ms = Some(120_000);
-    let (m, _rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, _rec) = logged_in_as(&server, "alice", cfg).await;
     assert!(server.wait_online("alice", 1, WAIT).await);
     m.network_changed(true).unwrap();
     server

@@ -46,10 +46,7 @@ async fn login_without_compression_works_too() {
     let server = server().await;
     let mut cfg = config(&server);
     cfg.compression = Some(false);
-    let (m, _rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (_m, _rec) = logged_in_as(&server, "alice", cfg).await;
     wait_request(&server, "alice", 1001).await;
     assert!(!server.online("alice")[0].compression);
 }

@@ -125,10 +125,7 @@ async fn logout_waits_at_most_the_logout_timeout_for_the_reply() {
     let server = server().await;
     let mut cfg = config(&server);
     cfg.logout_timeout_ms = Some(300);
-    let (m, _rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, _rec) = logged_in_as(&server, "alice", cfg).await;
     server.set_faults(Faults {
         ignore_requests: vec![2003],
         ..Faults::default()

@@ -135,17 +135,7 @@ async fn account_switch_while_the_old_session_is_reconnecting() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_during_login_ends_the_login() {
     let server = server().await;
-    server.set_faults(Faults {
-        upgrade_delay: Some(Duration::from_secs(30)),
-        ..Faults::default()
-    });
-    let (m, rec) = manager(config(&server));
-    let login = {
-        let (m, token) = (m.clone(), server.user_token("alice", 2));
-        tokio::spawn(async move { m.login("alice".into(), token, None).await })
-    };
-    rec.wait_state("logging in", |s| s.login_status == LoginStatus::LoggingIn)
-        .await;
+    let (m, rec, login) = pending_login(&server).await;
     m.shutdown();
     let returned = Instant::now();
     let err = tokio::time::timeout(WAIT, login)
@@ -209,17 +199,7 @@ async fn many_managers_in_one_process_are_independent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn dropping_a_login_future_cancels_the_login_and_says_so() {
     let server = server().await;
-    server.set_faults(Faults {
-        upgrade_delay: Some(Duration::from_secs(30)),
-        ..Faults::default()
-    });
-    let (m, rec) = manager(config(&server));
-    let login = {
-        let (m, token) = (m.clone(), server.user_token("alice", 2));
-        tokio::spawn(async move { m.login("alice".into(), token, None).await })
-    };
-    rec.wait_state("logging in", |s| s.login_status == LoginStatus::LoggingIn)
-        .await;
+    let (m, rec, login) = pending_login(&server).await;
     login.abort(); // drops the login future, as a cancelled Kotlin coroutine does
     let s = rec
         .wait_state("cancelled", |s| s.reason == StateReason::LoginCancelled)

@@ -47,10 +47,7 @@ async fn a_lost_connection_is_redialed_at_once() {
     let mut cfg = config(&server);
     cfg.heartbeat_interval_ms = Some(100);
     cfg.reconnect_base_ms = Some(50); // connections older than 100 ms are stable
-    let (m, rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, rec) = logged_in_as(&server, "alice", cfg).await;
     rec.wait_for("connect_success", |e| *e == Ev::ConnectSuccess)
         .await;
     wait_pings(&server, "alice", 2).await; // ≥ 200 ms old
@@ -120,10 +117,7 @@ async fn a_stalled_connection_is_declared_dead_and_replaced() {
     let mut cfg = config(&server);
     cfg.heartbeat_interval_ms = Some(100);
     cfg.dead_connection_timeout_ms = Some(400);
-    let (m, rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, rec) = logged_in_as(&server, "alice", cfg).await;
     rec.wait_for("connect_success", |e| *e == Ev::ConnectSuccess)
         .await;
     server.set_faults(Faults {
@@ -159,10 +153,7 @@ async fn client_pings_keep_a_released_server_from_timing_out() {
     let mut cfg = config(&server);
     cfg.heartbeat_interval_ms = Some(150);
     cfg.dead_connection_timeout_ms = Some(2_000);
-    let (m, rec) = manager(cfg);
-    m.login("alice".into(), server.user_token("alice", 2), None)
-        .await
-        .unwrap();
+    let (m, rec) = logged_in_as(&server, "alice", cfg).await;
     // 12 pings = 1.8 s, three times the server's deadline.
     wait_pings(&server, "alice", 12).await;
     assert_eq!(rec.count(|e| *e == Ev::ConnectSuccess), 1, "never dropped");

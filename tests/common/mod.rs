@@ -242,6 +242,42 @@ pub fn manager(config: ImConfig) -> (Arc<ImManager>, Arc<Recorder>) {
     (m, rec)
 }
 
+/// A manager for `cfg` with `user` logged in (the login's `Ok` only; no further wait).
+pub async fn logged_in_as(
+    server: &DevServer,
+    user: &str,
+    cfg: ImConfig,
+) -> (Arc<ImManager>, Arc<Recorder>) {
+    let (m, rec) = manager(cfg);
+    m.login(user.into(), server.user_token(user, 2), None)
+        .await
+        .expect("login succeeds");
+    (m, rec)
+}
+
+/// A login of alice that hangs in the gateway's upgrade (30 s delay), already
+/// `LoggingIn`: the manager, its recorder and the login's task.
+pub async fn pending_login(
+    server: &DevServer,
+) -> (
+    Arc<ImManager>,
+    Arc<Recorder>,
+    tokio::task::JoinHandle<Result<imbridge::UserInfo, imbridge::ImError>>,
+) {
+    server.set_faults(imbridge_devserver::Faults {
+        upgrade_delay: Some(Duration::from_secs(30)),
+        ..imbridge_devserver::Faults::default()
+    });
+    let (m, rec) = manager(config(server));
+    let login = {
+        let (m, token) = (m.clone(), server.user_token("alice", 2));
+        tokio::spawn(async move { m.login("alice".into(), token, None).await })
+    };
+    rec.wait_state("logging in", |s| s.login_status == LoginStatus::LoggingIn)
+        .await;
+    (m, rec, login)
+}
+
 /// Logs `user` in on a fresh manager and waits until connected.
 pub async fn logged_in(server: &DevServer, user: &str) -> (Arc<ImManager>, Arc<Recorder>) {
     let (m, rec) = manager(config(server));

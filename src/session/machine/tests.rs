@@ -139,52 +139,50 @@ struct Run {
     t0: Instant,
 }
 
+/// The inputs that lead to `state`, each state built on the one before it.
+fn steps(state: At) -> Vec<Input> {
+    let dial_failed = || Input::DialFailed(DialError::Network("refused".into()));
+    let then = |before: At, more: Vec<Input>| {
+        let mut v = steps(before);
+        v.extend(more);
+        v
+    };
+    match state {
+        At::LoggedOut | At::Opening => vec![],
+        At::Dialing => vec![login("alice", 1)],
+        At::Fetching => then(At::Dialing, vec![Input::Connected]),
+        At::LoginWaiting => then(At::Dialing, vec![dial_failed()]),
+        At::Online => then(At::Fetching, vec![Input::UserFetched(Ok(user("alice")))]),
+        At::OnlineWaiting => then(
+            At::Online,
+            vec![
+                Input::Lost { why: "cut".into() },
+                Input::RetryDue,
+                dial_failed(),
+            ],
+        ),
+        At::Redialing => then(At::OnlineWaiting, vec![Input::RetryDue]),
+        At::Offline => then(
+            At::Online,
+            vec![
+                Input::NetworkChanged { available: false },
+                Input::Lost { why: "cut".into() },
+            ],
+        ),
+    }
+}
+
 impl Run {
     fn at(state: At) -> Run {
         let mut r = Run {
             m: machine(),
             t0: Instant::now(),
         };
-        let dial_failed = || Input::DialFailed(DialError::Network("refused".into()));
         if let At::Opening = state {
             r.m.handle(r.t0, login("alice", 1));
             return r;
         }
-        let steps: Vec<Input> = match state {
-            At::LoggedOut | At::Opening => vec![],
-            At::Dialing => vec![login("alice", 1)],
-            At::Fetching => vec![login("alice", 1), Input::Connected],
-            At::LoginWaiting => vec![login("alice", 1), dial_failed()],
-            At::Online => vec![
-                login("alice", 1),
-                Input::Connected,
-                Input::UserFetched(Ok(user("alice"))),
-            ],
-            At::OnlineWaiting => vec![
-                login("alice", 1),
-                Input::Connected,
-                Input::UserFetched(Ok(user("alice"))),
-                Input::Lost { why: "cut".into() },
-                Input::RetryDue,
-                dial_failed(),
-            ],
-            At::Redialing => vec![
-                login("alice", 1),
-                Input::Connected,
-                Input::UserFetched(Ok(user("alice"))),
-                Input::Lost { why: "cut".into() },
-                Input::RetryDue,
-                dial_failed(),
-                Input::RetryDue,
-            ],
-            At::Offline => vec![
-                login("alice", 1),
-                Input::Connected,
-                Input::UserFetched(Ok(user("alice"))),
-                Input::NetworkChanged { available: false },
-                Input::Lost { why: "cut".into() },
-            ],
-        };
+        let steps = steps(state);
         for input in steps {
             let opens = matches!(input, Input::Login { .. });
             let logs_in = matches!(input, Input::UserFetched(Ok(_)));

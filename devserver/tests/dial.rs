@@ -136,11 +136,7 @@ async fn fault_switches_change_the_dial_answer() {
 #[tokio::test]
 async fn dropping_the_server_closes_connections() {
     let server = start().await;
-    let token = server.user_token("u1", 5);
-    let mut ws = dial(&server, &query("u1", &token, 5))
-        .await
-        .expect("upgraded");
-    assert!(server.wait_online("u1", 1, T).await);
+    let mut ws = online(&server, "u1", 5).await.0;
     drop(server);
     expect_closed(&mut ws).await;
 }

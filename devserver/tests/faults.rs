@@ -55,11 +55,7 @@ async fn the_connection_limit_is_1601() {
 #[tokio::test]
 async fn ignored_requests_get_no_reply_and_stall_freezes_the_connection() {
     let server = start().await;
-    let token = server.user_token("u1", 5);
-    let mut ws = dial(&server, &query("u1", &token, 5))
-        .await
-        .expect("upgraded");
-    assert!(server.wait_online("u1", 1, T).await);
+    let mut ws = online(&server, "u1", 5).await.0;
 
     server.set_faults(Faults {
         ignore_requests: vec![1001],

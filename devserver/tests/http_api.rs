@@ -188,11 +188,7 @@ async fn header_and_permission_errors() {
 #[tokio::test]
 async fn send_msg_pushes_to_the_receiver() {
     let server = start().await;
-    let token = server.user_token("u1", 5);
-    let mut ws = dial(&server, &query("u1", &token, 5))
-        .await
-        .expect("online");
-    assert!(server.wait_online("u1", 1, T).await);
+    let mut ws = online(&server, "u1", 5).await.0;
     let admin = server.admin_token();
     let resp = api(
         &server,

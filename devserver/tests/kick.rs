@@ -11,11 +11,7 @@ const KICK: &str =
 #[tokio::test]
 async fn second_device_on_the_same_platform_kicks_the_first_under_policy_1() {
     let server = start().await;
-    let t1 = server.user_token("u1", 5);
-    let mut first = dial(&server, &query("u1", &t1, 5))
-        .await
-        .expect("first device");
-    assert!(server.wait_online("u1", 1, T).await);
+    let (mut first, t1) = online(&server, "u1", 5).await;
 
     // Minted in the same second: still a different token (jti), so it kicks.
     let t2 = server.user_token("u1", 5);
@@ -64,11 +60,7 @@ async fn other_platforms_and_the_same_token_are_not_kicked_under_policy_1() {
 #[tokio::test]
 async fn force_logout_kicks_and_flags_the_tokens() {
     let server = start().await;
-    let token = server.user_token("u1", 2);
-    let mut ws = dial(&server, &query("u1", &token, 2))
-        .await
-        .expect("online");
-    assert!(server.wait_online("u1", 1, T).await);
+    let (mut ws, token) = online(&server, "u1", 2).await;
     assert_eq!(server.force_logout("u1", 2), 1);
     assert_eq!(
         String::from_utf8(binary(&next_data(&mut ws).await.unwrap())).unwrap(),
@@ -86,11 +78,7 @@ async fn released_quirks_lose_the_kick_frame() {
         released_quirks: true,
         ..Faults::default()
     });
-    let token = server.user_token("u1", 5);
-    let mut ws = dial(&server, &query("u1", &token, 5))
-        .await
-        .expect("online");
-    assert!(server.wait_online("u1", 1, T).await);
+    let mut ws = online(&server, "u1", 5).await.0;
     assert_eq!(server.force_logout("u1", 5), 1);
     expect_closed(&mut ws).await;
 }

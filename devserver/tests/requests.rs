@@ -201,11 +201,7 @@ async fn protocol_violations_drop_the_connection_without_reply() {
 #[tokio::test]
 async fn raw_frames_and_dropped_connections() {
     let server = start().await;
-    let token = server.user_token("u1", 5);
-    let mut ws = dial(&server, &query("u1", &token, 5))
-        .await
-        .expect("upgraded");
-    assert!(server.wait_online("u1", 1, T).await);
+    let mut ws = online(&server, "u1", 5).await.0;
     assert_eq!(server.send_raw("u1", RawFrame::Text("garbage".into())), 1);
     assert_eq!(text(&next_data(&mut ws).await.unwrap()), "garbage");
     assert_eq!(server.drop_connections(), 1);

@@ -43,6 +43,17 @@ pub async fn dial(server: &DevServer, query: &str) -> Result<Ws, WsError> {
 }
 
 /// Dials and expects an HTTP 200 JSON refusal; returns the JSON and the content type.
+/// Dials as `user` on `platform` with a fresh token and waits until the server holds the
+/// connection: the socket and the token.
+pub async fn online(server: &DevServer, user: &str, platform: i32) -> (Ws, String) {
+    let token = server.user_token(user, platform);
+    let ws = dial(server, &query(user, &token, platform))
+        .await
+        .expect("upgraded");
+    assert!(server.wait_online(user, 1, T).await);
+    (ws, token)
+}
+
 pub async fn dial_refused(server: &DevServer, query: &str) -> (Value, String) {
     match dial(server, query).await {
         Ok(_) => panic!("dial unexpectedly upgraded: {query}"),

@@ -434,7 +434,12 @@ impl Sync {
     /// The running sync failed: tell the app once, and retry after a backoff when
     /// `retry` (a lost connection retries by itself, on the next connect).
     fn fail(&mut self, e: &ImError, retry: bool) {
-        log::warn!("sync failed: {e}");
+        if retry {
+            log::warn!("sync failed: {e}");
+        } else {
+            // The connection or the session ended: the next connect syncs again.
+            log::info!("sync cut short: {e}");
+        }
         self.phase = Phase::Idle;
         self.dirty = false;
         self.fx.push(SyncEffect::Event(ImEvent::SyncFailed {

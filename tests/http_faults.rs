@@ -209,7 +209,14 @@ async fn redirects_are_reported_not_followed() {
         assert!(matches!(e, ImError::Network { .. }), "{e:?}");
         assert!(e.to_string().contains(&format!("HTTP {code}")), "{e}");
         assert!(e.to_string().contains("not followed"), "{e}");
-        assert_eq!(api.heads().len(), 1, "the Location was not requested");
+        // (The login may ask the API twice: the user-info call runs beside the dial and
+        // is asked again once connected if it failed first; never at the Location.)
+        let heads = api.heads();
+        assert!(!heads.is_empty());
+        assert!(
+            heads.iter().all(|h| !h.starts_with("POST /elsewhere")),
+            "the Location was not requested: {heads:?}"
+        );
     }
 }
 

@@ -13,8 +13,6 @@
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -23,6 +21,9 @@ use std::{
 };
 
 use futures_util::StreamExt;
+mod common;
+
+use common::ServerProcess;
 use imbridge::{init_logging, ImConfig, ImEvent, ImListener, ImManager, LogLevel, Platform};
 use imbridge_devserver::{
     encode_resp, DevServer, DevServerConfig, MsgData, PullMsgs, PushMessages, RawFrame,
@@ -368,60 +369,6 @@ async fn bench_push(out: &mut BTreeMap<String, String>) {
             format!(r#"{{"messages":{total},"seconds":{secs:.3},"per_second":{rate:.0}}}"#),
         );
         m.logout(None).await.unwrap();
-    }
-}
-
-/// The dev gateway as a separate process; killed on drop.
-struct ServerProcess {
-    child: Child,
-    ws: String,
-    api: String,
-}
-
-impl ServerProcess {
-    fn start() -> ServerProcess {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> ServerProcess {
-        let bin = std::env::var("IMBRIDGE_DEVSERVER")
-            .unwrap_or("target/release/imbridge-devserver".into());
-        let mut child = Command::new(&bin)
-            .args([
-                "--ws-port",
-                "0",
-                "--api-port",
-                "0",
-                "--log-level",
-                "warn",
-                "--exit-on-stdin-eof",
-            ])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("{bin}: {e} (build it: cargo build --release -p imbridge-devserver)")
-            });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut ws, mut api) = (String::new(), String::new());
-        while ws.is_empty() || api.is_empty() {
-            let line = lines.next().expect("devserver output").unwrap();
-            if let Some(v) = line.strip_prefix("ws_addr=") {
-                ws = v.into();
-            }
-            if let Some(v) = line.strip_prefix("api_addr=") {
-                api = v.into();
-            }
-        }
-        ServerProcess { child, ws, api }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

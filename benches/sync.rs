@@ -21,8 +21,7 @@
 
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
@@ -30,6 +29,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+
+use common::ServerProcess;
 use imbridge::{init_logging, ImConfig, ImEvent, ImListener, ImManager, LogLevel, Platform};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -72,9 +74,10 @@ fn median(v: &[f64]) -> f64 {
     percentile(&v, 0.5)
 }
 
-/// The dev gateway as a separate process; killed on drop.
+/// The dev gateway as a separate process (killed on drop), with an admin token.
 struct Gateway {
-    child: Child,
+    /// Kept for its `Drop`, which stops the process.
+    _process: ServerProcess,
     ws: String,
     api: String,
     http: reqwest::Client,
@@ -83,30 +86,10 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> Gateway {
-        let bin = std::env::var("IMBRIDGE_DEVSERVER")
-            .unwrap_or("target/release/imbridge-devserver".into());
-        let mut child = Command::new(&bin)
-            .args(["--ws-port", "0", "--api-port", "0"])
-            .args(["--log-level", "error", "--exit-on-stdin-eof"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("{bin}: {e} (build it: cargo build --release -p imbridge-devserver)")
-            });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut ws, mut api) = (String::new(), String::new());
-        while ws.is_empty() || api.is_empty() {
-            let line = lines.next().expect("devserver output").unwrap();
-            if let Some(v) = line.strip_prefix("ws_addr=") {
-                ws = v.into();
-            }
-            if let Some(v) = line.strip_prefix("api_addr=") {
-                api = v.into();
-            }
-        }
+        let process = ServerProcess::start();
+        let (ws, api) = (process.ws.clone(), process.api.clone());
         let mut g = Gateway {
-            child,
+            _process: process,
             ws,
             api,
             http: reqwest::Client::new(),
@@ -154,13 +137,6 @@ impl Gateway {
     async fn refuse(&self, refuse: bool) {
         self.call("/dev/refuse_connections", json!({ "refuse": refuse }))
             .await;
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -42,7 +42,11 @@ final class CancellationTests: GatewayTestCase {
         )
         let session = try makeSession(config: config)
         let events = session.events
-        let login = Task { try await session.login(userId: uniqueUser(), token: "some-token") }
+        // A real token: the user-info call runs beside the dial and would end the login at
+        // once with TokenInvalid for a made-up one.
+        let userId = uniqueUser()
+        let token = try await gateway.registerUser(userId)
+        let login = Task { try await session.login(userId: userId, token: token) }
         _ = try await firstValue(of: events, silentGateway ? "a dial" : "a failed dial") {
             switch $0 {
             case .connecting: return silentGateway
@@ -76,7 +80,9 @@ final class CancellationTests: GatewayTestCase {
 
         // The manager is usable again: a new login starts (and is in turn ended by a logout).
         let events = session.events
-        let again = Task { try await session.login(userId: uniqueUser(), token: "some-token") }
+        let nextUser = uniqueUser()
+        let nextToken = try await gateway.registerUser(nextUser)
+        let again = Task { try await session.login(userId: nextUser, token: nextToken) }
         _ = try await firstValue(of: events, "the next login's dial") { $0 == .connecting }
         XCTAssertEqual(session.loginStatus, .loggingIn)
         let last = try await session.logout()

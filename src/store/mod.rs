@@ -7,7 +7,13 @@
 //!   is visible and the cursors are unchanged.
 //! - **Cursors never move back.** A cursor update keeps `max(old, new)`.
 //! - **Duplicates are harmless.** A message whose `(conversation_id, seq)` is stored already
-//!   is ignored, keeping the stored row and its `delivered` flag.
+//!   is ignored, keeping the stored row.
+//! - **Delivered is a watermark.** Each conversation keeps `delivered_seq`: its rows at or
+//!   below it have reached the app. The session delivers a conversation's rows in seq
+//!   order, so one number per conversation says it; marking a batch delivered is one
+//!   update per conversation, and an insert touches no second index (measured: a
+//!   per-row flag with a partial index of undelivered rows cost an index insert, a row
+//!   update and an index delete per message).
 //! - **Durability.** WAL with `synchronous=NORMAL`: a committed transaction survives the
 //!   app crashing or being killed (SIGKILL, the OS reclaiming it). On power loss or a kernel
 //!   crash the last transactions before the latest checkpoint may be rolled back, but the
@@ -92,8 +98,8 @@ pub(crate) use crate::model::Conversation;
 pub(crate) struct Page {
     /// Inserted (seq ≥ 1); a `(conversation_id, seq)` already stored is ignored.
     pub messages: Vec<Message>,
-    /// The `delivered` flag of the inserted rows: true for baseline rows (stored, never
-    /// delivered to the app).
+    /// True for the baseline (rows stored, never delivered to the app): its conversations
+    /// count as delivered up to the page's highest seq (message or cursor) in each.
     pub delivered: bool,
     /// `conversation_id` → new `synced_seq`; a cursor keeps `max(old, new)`.
     pub cursors: Vec<(String, i64)>,
@@ -245,9 +251,9 @@ impl Store {
                     "INSERT INTO messages (conversation_id, seq, client_msg_id, server_msg_id, \
                      send_id, recv_id, group_id, sender_nickname, sender_platform_id, \
                      session_type, content_type, content, text, send_time, create_time, status, \
-                     is_notification, delivered) \
+                     is_notification) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, ?17, ?18) \
+                     ?16, ?17) \
                      ON CONFLICT (conversation_id, seq) DO NOTHING",
                 )?;
                 for m in &page.messages {
@@ -269,22 +275,28 @@ impl Store {
                         m.create_time,
                         m.status,
                         m.is_notification,
-                        page.delivered,
                     ])?;
                 }
-                let mut conversations: Vec<&str> = page
-                    .messages
-                    .iter()
-                    .map(|m| m.conversation_id.as_str())
-                    .collect();
-                conversations.sort_unstable();
-                conversations.dedup();
-                let mut ensure = tx.prepare_cached(
-                    "INSERT INTO cursors (conversation_id) VALUES (?1) \
-                     ON CONFLICT (conversation_id) DO NOTHING",
+                // Per conversation: the highest stored seq, and (baseline) delivered seq.
+                let mut highest: HashMap<&str, i64> = HashMap::new();
+                for m in &page.messages {
+                    let h = highest.entry(m.conversation_id.as_str()).or_default();
+                    *h = (*h).max(m.seq);
+                }
+                let mut stored = tx.prepare_cached(
+                    "INSERT INTO cursors (conversation_id, stored_seq) VALUES (?1, ?2) \
+                     ON CONFLICT (conversation_id) \
+                     DO UPDATE SET stored_seq = max(stored_seq, excluded.stored_seq)",
                 )?;
-                for id in conversations {
-                    ensure.execute([id])?;
+                for (id, seq) in &highest {
+                    stored.execute(params![id, seq])?;
+                }
+                if page.delivered {
+                    for (id, seq) in &page.cursors {
+                        let h = highest.entry(id.as_str()).or_default();
+                        *h = (*h).max(*seq);
+                    }
+                    mark(&tx, highest.iter().map(|(id, seq)| (*id, *seq)))?;
                 }
                 let mut raise = tx.prepare_cached(
                     "INSERT INTO cursors (conversation_id, synced_seq) VALUES (?1, ?2) \
@@ -331,34 +343,41 @@ impl Store {
         .map_err(|e| self.fail("cannot store a cap", e))
     }
 
-    /// Marks the rows `(conversation_id, seq)` delivered, in one transaction (unknown keys
-    /// are ignored). On error none is marked.
+    /// Marks the rows of a delivered batch `(conversation_id, seq)`: each conversation
+    /// counts as delivered up to the highest seq given for it — with its rows below,
+    /// which the session delivered before (in seq order) — in one transaction (unknown
+    /// conversations are ignored). On error none is marked.
     pub fn mark_delivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
+        let mut highest: HashMap<&str, i64> = HashMap::new();
+        for (id, seq) in keys {
+            let h = highest.entry(id.as_str()).or_default();
+            *h = (*h).max(*seq);
+        }
         let mut conn = self.lock();
         let write = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut mark = tx.prepare_cached(
-                    "UPDATE messages SET delivered = 1 \
-                     WHERE conversation_id = ?1 AND seq = ?2 AND delivered = 0",
-                )?;
-                for (id, seq) in keys {
-                    mark.execute(params![id, seq])?;
-                }
-            }
+            mark(&tx, highest.iter().map(|(id, seq)| (*id, *seq)))?;
             tx.commit()
         };
         write(&mut conn).map_err(|e| self.fail("cannot mark messages delivered", e))
     }
 
-    /// Undelivered rows, ordered by `conversation_id` then `seq`, at most `limit`
-    /// (read through an index of undelivered rows only: no table scan).
+    /// Undelivered rows (above their conversation's delivered seq), ordered by
+    /// `conversation_id` then `seq`, at most `limit`. Only conversations with undelivered
+    /// rows are read (`stored_seq > delivered_seq` in the small cursor table).
     pub fn undelivered(&self, limit: usize) -> Result<Vec<Message>, ImError> {
         let conn = self.lock();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let columns: Vec<String> = MESSAGE_COLUMNS
+            .split(',')
+            .map(|c| format!("m.{}", c.trim()))
+            .collect();
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages INDEXED BY messages_undelivered \
-             WHERE delivered = 0 ORDER BY conversation_id, seq LIMIT ?1"
+            "SELECT {} FROM cursors c JOIN messages m \
+             ON m.conversation_id = c.conversation_id AND m.seq > c.delivered_seq \
+             WHERE c.stored_seq > c.delivered_seq \
+             ORDER BY c.conversation_id, m.seq LIMIT ?1",
+            columns.join(", ")
         );
         conn.prepare_cached(&sql)
             .and_then(|mut s| s.query_map([limit], read_message)?.collect())
@@ -739,6 +758,20 @@ fn storage_msg(path: impl AsRef<Path>, what: String) -> ImError {
     ImError::Storage {
         detail: format!("{}: {what}", path.as_ref().display()),
     }
+}
+
+/// Raises `delivered_seq` of each `(conversation_id, seq)` to `seq` (never lowers it).
+fn mark<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    highest: impl Iterator<Item = (&'a str, i64)>,
+) -> rusqlite::Result<()> {
+    let mut raise = tx.prepare_cached(
+        "UPDATE cursors SET delivered_seq = max(delivered_seq, ?2) WHERE conversation_id = ?1",
+    )?;
+    for (id, seq) in highest {
+        raise.execute(params![id, seq])?;
+    }
+    Ok(())
 }
 
 fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {

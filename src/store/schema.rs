@@ -21,10 +21,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
          key   TEXT PRIMARY KEY,
          value INTEGER NOT NULL
      ) WITHOUT ROWID;
+     -- delivered_seq: every stored row at or below it has reached the app (delivery is in
+     -- seq order per conversation); stored_seq: the highest stored row. A conversation
+     -- has undelivered rows exactly when stored_seq > delivered_seq.
      CREATE TABLE cursors (
          conversation_id TEXT PRIMARY KEY,
          synced_seq      INTEGER NOT NULL DEFAULT 0,
-         cap_seq         INTEGER NOT NULL DEFAULT 0
+         cap_seq         INTEGER NOT NULL DEFAULT 0,
+         stored_seq      INTEGER NOT NULL DEFAULT 0,
+         delivered_seq   INTEGER NOT NULL DEFAULT 0
      ) WITHOUT ROWID;
      CREATE TABLE messages (
          conversation_id    TEXT    NOT NULL,
@@ -44,11 +49,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
          create_time        INTEGER NOT NULL,
          status             INTEGER NOT NULL,
          is_notification    INTEGER NOT NULL,
-         delivered          INTEGER NOT NULL,
          PRIMARY KEY (conversation_id, seq)
-     ) WITHOUT ROWID;
-     -- Only undelivered rows are in this index: the login's `undelivered()` reads it, not the table.
-     CREATE INDEX messages_undelivered ON messages (conversation_id, seq) WHERE delivered = 0;",
+     ) WITHOUT ROWID;",
 ];
 
 /// The schema version this library writes and reads.

@@ -482,16 +482,52 @@ fn a_duplicate_is_ignored_and_keeps_the_stored_row() {
         .unwrap();
     let mut again = msg("si_a_b", 1);
     again.content = "other".into();
-    let mut dup = page(vec![again, msg("si_a_b", 2)], &[("si_a_b", 2)]);
-    dup.delivered = true;
+    let dup = page(vec![again, msg("si_a_b", 2)], &[("si_a_b", 2)]);
     store.commit(&dup).unwrap();
     assert_eq!(store.message_count().unwrap(), 2);
     let stored = store.messages("si_a_b", None, 10).unwrap();
     assert_eq!(stored[1], msg("si_a_b", 1), "the first row stays");
-    // Row 1 keeps delivered = false; row 2 came in delivered.
     assert_eq!(
         keys(&store.undelivered(10).unwrap()),
-        vec![("si_a_b".into(), 1)]
+        vec![("si_a_b".into(), 1), ("si_a_b".into(), 2)]
+    );
+    // Marking row 2 delivered covers row 1 (delivery is in seq order); a duplicate of a
+    // delivered row does not make it undelivered again.
+    store.mark_delivered(&[("si_a_b".into(), 2)]).unwrap();
+    store.commit(&page(vec![msg("si_a_b", 1)], &[])).unwrap();
+    assert!(store.undelivered(10).unwrap().is_empty());
+}
+
+#[test]
+fn the_delivered_watermark_never_moves_back_and_covers_only_its_conversation() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    let rows = |c: &str| (1..=5).map(|s| msg(c, s)).collect::<Vec<_>>();
+    store
+        .commit(&page([rows("si_a"), rows("sg_b")].concat(), &[("si_a", 5), ("sg_b", 5)]))
+        .unwrap();
+    store
+        .mark_delivered(&[("si_a".into(), 4), ("si_a".into(), 2)])
+        .unwrap();
+    // A late, lower mark changes nothing.
+    store.mark_delivered(&[("si_a".into(), 1)]).unwrap();
+    let left = keys(&store.undelivered(100).unwrap());
+    let want: Vec<(String, i64)> = std::iter::once(("si_a".to_string(), 5))
+        .chain((1..=5).map(|s| ("sg_b".to_string(), s)))
+        .collect();
+    // sg_b sorts before si_a.
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(left, want_sorted);
+    // Rows stored later, above the watermark, are undelivered; below it they are not.
+    store
+        .commit(&page(vec![msg("si_a", 6)], &[("si_a", 6)]))
+        .unwrap();
+    assert_eq!(
+        keys(&store.undelivered(100).unwrap())
+            .into_iter()
+            .filter(|(c, _)| c == "si_a")
+            .collect::<Vec<_>>(),
+        vec![("si_a".to_string(), 5), ("si_a".to_string(), 6)]
     );
 }
 
@@ -565,9 +601,10 @@ fn undelivered_rows_come_by_conversation_then_seq() {
             ("nowhere".into(), 1),
         ])
         .unwrap();
+    // si_a 1 is covered by si_a 2 (a conversation is delivered in seq order).
     assert_eq!(
         keys(&store.undelivered(100).unwrap()),
-        vec![want[1].clone(), want[2].clone(), want[4].clone()]
+        vec![want[1].clone(), want[4].clone()]
     );
     store
         .mark_delivered(&keys(&store.undelivered(100).unwrap()))

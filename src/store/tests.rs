@@ -503,7 +503,10 @@ fn the_delivered_watermark_never_moves_back_and_covers_only_its_conversation() {
     let (store, _) = Store::open(None, "alice").unwrap();
     let rows = |c: &str| (1..=5).map(|s| msg(c, s)).collect::<Vec<_>>();
     store
-        .commit(&page([rows("si_a"), rows("sg_b")].concat(), &[("si_a", 5), ("sg_b", 5)]))
+        .commit(&page(
+            [rows("si_a"), rows("sg_b")].concat(),
+            &[("si_a", 5), ("sg_b", 5)],
+        ))
         .unwrap();
     store
         .mark_delivered(&[("si_a".into(), 4), ("si_a".into(), 2)])

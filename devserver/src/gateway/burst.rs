@@ -148,7 +148,11 @@ pub(crate) fn start_stored(
     let plain: Vec<Message> = frames.into_iter().map(Message::binary).collect();
     let (plain, gzipped) = (std::sync::Arc::new(plain), std::sync::Arc::new(gzipped));
     for conn in conns {
-        let frames = if conn.compression { gzipped.clone() } else { plain.clone() };
+        let frames = if conn.compression {
+            gzipped.clone()
+        } else {
+            plain.clone()
+        };
         tokio::spawn(async move {
             for message in frames.iter() {
                 // A closed connection misses the rest; the messages are stored anyway.

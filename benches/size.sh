@@ -28,15 +28,21 @@ cat > "$stub/ld.sh" <<LD
 exec clang --target=$stub_clang_target -fuse-ld=lld -nostdlib -L$stub/lib -Wl,--allow-shlib-undefined "\$@"
 LD
 chmod +x "$stub/ld.sh"
-# The bundled SQLite is C that needs a real libc's headers (stdio.h, …): without an NDK
-# (ANDROID_NDK_HOME) the stub sysroot cannot compile it, so the Android size is reported as
-# not measured instead of failing the whole run.
+# The bundled SQLite is C that needs a real libc's headers (stdio.h, …), which the stub
+# sysroot does not have. Without an NDK, Debian's aarch64 glibc headers stand in for
+# Bionic's (apt install libc6-dev-arm64-cross): SQLite's code is the same, only the headers
+# it is compiled against differ. Without them the Android size is reported as not measured.
 android=null
+headers=""
+if [ -d /usr/aarch64-linux-gnu/include ]; then
+  export CFLAGS_aarch64_linux_android="--target=$stub_clang_target -isystem /usr/aarch64-linux-gnu/include"
+  headers=", SQLite compiled against glibc's aarch64 headers"
+fi
 if CARGO_TARGET_AARCH64_LINUX_ANDROID_LINKER="$stub/ld.sh" \
   cargo rustc -q -p imbridge --profile mobile --lib --target "$target" --crate-type cdylib -- \
   -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384 2>"$stub/android.log"; then
   android=$(stat -c %s "$out/$target/mobile/libimbridge.so")
-  echo "$target cdylib (mobile profile, stripped, 16 KB pages, without NDK libunwind): $android bytes ($(awk "BEGIN{printf \"%.2f\", $android/1048576}") MiB)"
+  echo "$target cdylib (mobile profile, stripped, 16 KB pages, without NDK libunwind$headers): $android bytes ($(awk "BEGIN{printf \"%.2f\", $android/1048576}") MiB)"
 else
   echo "$target cdylib: NOT MEASURED here (the bundled SQLite needs the NDK's libc headers: $(grep -m1 -o "fatal error: [^']*'[^']*' file not found" "$stub/android.log" || tail -n 1 "$stub/android.log"))"
 fi

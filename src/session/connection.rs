@@ -17,6 +17,7 @@ use crate::{
     error::{ImError, Result},
     model::Message,
     protocol::{
+        compress::Inflater,
         envelope::{Request, Response},
         ids,
         push::decode_push,
@@ -70,6 +71,7 @@ pub(crate) struct Connection {
     last_recv: Instant,
     next_ping: Instant,
     pending: HashMap<String, (ReqKind, Instant)>,
+    inflater: Inflater,
 }
 
 impl Connection {
@@ -83,6 +85,7 @@ impl Connection {
             last_recv: now,
             next_ping: now + timing.heartbeat,
             pending: HashMap::new(),
+            inflater: Inflater::new(),
         }
     }
 
@@ -219,7 +222,7 @@ impl Connection {
     }
 
     fn on_binary(&mut self, bytes: &[u8]) -> Option<ConnEvent> {
-        let resp = match Response::decode(bytes) {
+        let resp = match Response::decode_with(bytes, &mut self.inflater) {
             Ok(r) => r,
             Err(e) => {
                 return Some(ConnEvent::Lost(format!(

@@ -63,6 +63,23 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// CPU time of this process (every thread: the client; the gateway is another process), in
+/// seconds, from `/proc/self/stat` (utime + stime, in clock ticks of 1/100 s on Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -375,24 +392,31 @@ async fn bench_push(out: &mut BTreeMap<String, Value>) {
                               "count": COUNT, "batch": batch});
             g.call("/dev/send_burst", body).await;
             let queued = Instant::now();
+            let cpu0 = cpu_seconds();
             p.until("the pushes", WAIT, |p| {
                 p.messages.load(Ordering::SeqCst) >= before + COUNT
             })
             .await;
+            let cpu = cpu_seconds() - cpu0;
             let last = p.last_message.lock().unwrap().unwrap();
             let dt = (last - queued).as_secs_f64();
             let stored = m.test_stored_messages().unwrap() - stored_before;
             assert_eq!(stored, COUNT, "every push stored");
             assert_eq!(p.messages.load(Ordering::SeqCst), before + COUNT);
             let rate = COUNT as f64 / dt;
+            // The client's own CPU per message: what it could take on one free core,
+            // whatever the gateway on the same two cores costs.
+            let cpu_us = cpu * 1e6 / COUNT as f64;
             println!(
-                "push ({label}) batch={batch:<3} {COUNT} stored pushes → listener in {:.3} s = {rate:.0} msg/s (gateway storing + encoding them first: {:.0} ms)",
+                "push ({label}) batch={batch:<3} {COUNT} stored pushes → listener in {:.3} s = {rate:.0} msg/s; client CPU {cpu_us:.2} µs/msg = {:.0} msg/s per core (gateway storing + encoding them first: {:.0} ms)",
                 dt,
+                1e6 / cpu_us,
                 (queued - t).as_secs_f64() * 1e3
             );
             out.insert(
                 format!("push_{label}_batch{batch}"),
-                json!({"messages": COUNT, "seconds": dt, "per_second": rate}),
+                json!({"messages": COUNT, "seconds": dt, "per_second": rate,
+                       "client_cpu_us_per_message": cpu_us}),
             );
         }
         m.logout(None).await.unwrap();

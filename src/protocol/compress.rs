@@ -69,9 +69,7 @@ impl Inflater {
         input.extend_from_slice(bytes);
         self.dec.reset(Cursor::new(input));
         let mut out = Vec::with_capacity((bytes.len() * 4).min(limit));
-        let read = (&mut self.dec)
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out);
+        let read = (&mut self.dec).take(limit as u64 + 1).read_to_end(&mut out);
         read.map_err(|e| InflateError::Corrupt(e.to_string()))?;
         if out.len() > limit {
             return Err(InflateError::TooLarge);

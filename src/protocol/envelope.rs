@@ -111,12 +111,14 @@ impl Response {
     pub fn decode_with(frame: &[u8], inflater: &mut Inflater) -> Result<Response, DecodeError> {
         let inflated;
         let json = if is_gzip(frame) {
-            inflated = inflater.inflate(frame, MAX_INFLATED_BYTES).map_err(|e| match e {
-                InflateError::Corrupt(d) => DecodeError::Decompression(d),
-                InflateError::TooLarge => DecodeError::Decompression(format!(
-                    "frame inflates past {MAX_INFLATED_BYTES} bytes"
-                )),
-            })?;
+            inflated = inflater
+                .inflate(frame, MAX_INFLATED_BYTES)
+                .map_err(|e| match e {
+                    InflateError::Corrupt(d) => DecodeError::Decompression(d),
+                    InflateError::TooLarge => DecodeError::Decompression(format!(
+                        "frame inflates past {MAX_INFLATED_BYTES} bytes"
+                    )),
+                })?;
             &inflated[..]
         } else {
             frame

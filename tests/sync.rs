@@ -614,3 +614,64 @@ async fn every_sync_starts_once_and_ends_once() {
     }
     let _ = Duration::ZERO;
 }
+
+/// Pushes already waiting at the client are committed and delivered together (the
+/// runner coalesces them), each exactly once and in order, and what the gateway sent
+/// after them (here a kick) comes after all of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushes_waiting_together_arrive_in_one_batch_and_before_what_followed_them() {
+    let server = server().await;
+    let relay = common::relay::Relay::to(&server.ws_addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = with_dir(&server, dir.path());
+    cfg.ws_addr = relay.ws_addr();
+    let (m, rec) = manager(cfg);
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .expect("login succeeds");
+    wait_syncs(&rec, 1).await;
+
+    const N: usize = 300;
+    relay.pause();
+    server.send_texts("bob", "alice", N);
+    assert_eq!(server.force_logout("alice", 2), 1, "one connection kicked");
+    // The N pushes and the 2002 kick frame are all held back, then handed over at once.
+    assert!(relay.wait_held(N + 1, WAIT).await, "the gateway sent them");
+    relay.resume();
+    rec.wait_for("the kick", |e| *e == Ev::Kicked).await;
+
+    let all = rec.all();
+    let kick = all.iter().position(|e| *e == Ev::Kicked).unwrap();
+    let before: Vec<Message> = all[..kick]
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        before
+            .iter()
+            .filter_map(|m| m.text.clone())
+            .collect::<Vec<_>>(),
+        numbered(1..=N),
+        "every push, once, in order, before the kick"
+    );
+    assert_once_in_order(&rec.messages());
+    let largest = all
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Batch(n) => Some(*n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        largest > 1,
+        "pushes waiting together came in one batch: largest {largest}"
+    );
+    // All of them stored (read offline, after the kick ended the session).
+    let stored = m.messages("si_alice_bob".into(), None, 1000).unwrap();
+    assert_eq!(stored.len(), N);
+    assert_eq!(stored[0].seq, N as i64, "newest first");
+}

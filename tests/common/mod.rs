@@ -18,6 +18,7 @@ use imbridge_devserver::{DevServer, DevServerConfig, MultiLoginPolicy, ServerEve
 use tokio::sync::Notify;
 
 pub mod loopback;
+pub mod relay;
 
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -78,6 +78,9 @@ impl Recorder {
             .lock()
             .unwrap()
             .push((Instant::now(), ev.clone()));
+        // Waiters hear of the event before the hook runs (a hook may block until the test
+        // goes on), and again after it (a test may wait for what the hook did).
+        self.notify.notify_waiters();
         if let Some(h) = self.hook.lock().unwrap().as_ref() {
             h(&ev);
         }

@@ -631,7 +631,8 @@ async fn pushes_waiting_together_arrive_in_one_batch_and_before_what_followed_th
         .expect("login succeeds");
     wait_syncs(&rec, 1).await;
 
-    const N: usize = 300;
+    // Below the gateway's 256-frame send queue, which `send_texts` fills without waiting.
+    const N: usize = 200;
     relay.pause();
     server.send_texts("bob", "alice", N);
     assert_eq!(server.force_logout("alice", 2), 1, "one connection kicked");
@@ -674,4 +675,36 @@ async fn pushes_waiting_together_arrive_in_one_batch_and_before_what_followed_th
     let stored = m.messages("si_alice_bob".into(), None, 1000).unwrap();
     assert_eq!(stored.len(), N);
     assert_eq!(stored[0].seq, N as i64, "newest first");
+}
+
+/// Messages that reach no listener (none is set) are not covered by later deliveries:
+/// they come, once each, at the next login.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_dropped_for_want_of_a_listener_come_at_the_next_login() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _first) = logged_in_with(&server, "alice", Some(dir.path())).await;
+    m.set_listener(None);
+    server.send_texts("bob", "alice", 3);
+    let dropped = tokio::time::timeout(WAIT, async {
+        while m.test_listed_undelivered().unwrap() < 3 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(dropped.is_ok(), "the 3 messages were dropped and listed");
+    let rec = Recorder::new();
+    m.set_listener(Some(rec.clone() as Arc<dyn imbridge::ImListener>));
+    server.send(Outgoing::text("bob", "alice", "m4")).unwrap();
+    wait_messages(&rec, 1).await;
+    assert_eq!(texts(&rec), vec!["m4".to_string()]);
+    m.logout(None).await.unwrap();
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    wait_messages(&rec, 4).await;
+    wait_syncs(&rec, 1).await;
+    let got = texts(&rec);
+    assert_eq!(got, ["m4", "m1", "m2", "m3"].map(String::from).to_vec());
+    assert_eq!(m.test_listed_undelivered().unwrap(), 0);
 }

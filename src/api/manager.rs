@@ -176,6 +176,14 @@ impl ImManager {
         store.limit_pages(pages)
     }
 
+    /// Rows of the open store listed as undelivered because their batch was dropped.
+    pub fn test_listed_undelivered(&self) -> Result<u64, ImError> {
+        self.session
+            .store()
+            .ok_or(ImError::NotLoggedIn)?
+            .listed_undelivered_count()
+    }
+
     /// Messages in the open store.
     pub fn test_stored_messages(&self) -> Result<u64, ImError> {
         self.session

@@ -73,8 +73,9 @@ pub trait ImListener: Send + Sync {
 /// Epoch of events that belong to no session (the snapshot sent by `set_listener`).
 pub(crate) const ANY_EPOCH: u64 = u64::MAX;
 
-/// Run after the listener returned from an event (not when the event was dropped).
-pub(crate) type Ack = Box<dyn FnOnce() + Send>;
+/// Run once per event: with `true` after the listener returned from it, with `false` when
+/// it was dropped (its session silenced, the hub closed, no listener set).
+pub(crate) type Ack = Box<dyn FnOnce(bool) + Send>;
 
 enum Item {
     Event(u64, ImEvent, Option<Ack>),
@@ -128,9 +129,9 @@ impl EventHub {
         let _ = self.tx.send(Item::Event(epoch, event, None));
     }
 
-    /// Queues `event` like [`EventHub::emit`]; `ack` runs once the listener has returned
-    /// from it (also when it panicked), and never when the event is dropped (its session
-    /// silenced, the hub closed, no listener set).
+    /// Queues `event` like [`EventHub::emit`]; `ack(true)` runs once the listener has
+    /// returned from it (also when it panicked), `ack(false)` when the event is dropped
+    /// (its session silenced, the hub closed, no listener set), before the next event.
     pub fn emit_then(&self, epoch: u64, event: ImEvent, ack: Ack) {
         let _ = self.tx.send(Item::Event(epoch, event, Some(ack)));
     }
@@ -190,18 +191,26 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
         {
             let mut g = lock(&shared.gate);
             if g.closed || epoch < g.open_from {
+                drop(g);
+                if let Some(ack) = ack {
+                    ack(false);
+                }
                 continue;
             }
             g.in_flight = Some(me);
         }
         let listener = lock(&shared.listener).clone();
-        if let Some(l) = listener {
-            if catch_unwind(AssertUnwindSafe(|| l.on_event(event))).is_err() {
-                log::error!("the listener panicked on an event");
+        let delivered = match listener {
+            Some(l) => {
+                if catch_unwind(AssertUnwindSafe(|| l.on_event(event))).is_err() {
+                    log::error!("the listener panicked on an event");
+                }
+                true
             }
-            if let Some(ack) = ack {
-                ack();
-            }
+            None => false,
+        };
+        if let Some(ack) = ack {
+            ack(delivered);
         }
         lock(&shared.gate).in_flight = None;
     }

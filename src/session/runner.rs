@@ -583,8 +583,9 @@ async fn send_logout(mut conn: Connection, logout: LogoutRequest, platform_id: i
 }
 
 /// Emits `messages` as one batch of `epoch`; once the listener has returned from it, the
-/// rows are marked delivered (a batch dropped because its session was silenced stays
-/// undelivered, and comes at the next login).
+/// rows are marked delivered. A batch that is dropped (its session silenced, or no listener
+/// set) is recorded as not delivered, so that no later batch's mark covers it: it comes at
+/// the next login.
 fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Message>) {
     let keys: Vec<(String, i64)> = messages
         .iter()
@@ -594,9 +595,22 @@ fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Mes
     hub.emit_then(
         epoch,
         ImEvent::Messages { messages },
-        Box::new(move || {
-            if let Err(e) = store.mark_delivered(&keys) {
-                log::warn!("marking {} messages delivered failed: {e}", keys.len());
+        Box::new(move |delivered| {
+            let result = if delivered {
+                store.mark_delivered(&keys)
+            } else {
+                store.keep_undelivered(&keys)
+            };
+            if let Err(e) = result {
+                log::warn!(
+                    "recording {} messages as {} failed: {e}",
+                    keys.len(),
+                    if delivered {
+                        "delivered"
+                    } else {
+                        "not delivered"
+                    }
+                );
             }
         }),
     );

@@ -13,7 +13,9 @@
 //!   order, so one number per conversation says it; marking a batch delivered is one
 //!   update per conversation, and an insert touches no second index (measured: a
 //!   per-row flag with a partial index of undelivered rows cost an index insert, a row
-//!   update and an index delete per message).
+//!   update and an index delete per message). A batch dropped before reaching the app
+//!   ([`Store::keep_undelivered`]) is listed row by row, so that a later batch's mark
+//!   does not cover it.
 //! - **Durability.** WAL with `synchronous=NORMAL`: a committed transaction survives the
 //!   app crashing or being killed (SIGKILL, the OS reclaiming it). On power loss or a kernel
 //!   crash the last transactions before the latest checkpoint may be rolled back, but the
@@ -291,13 +293,7 @@ impl Store {
                 for (id, seq) in &highest {
                     stored.execute(params![id, seq])?;
                 }
-                if page.delivered {
-                    for (id, seq) in &page.cursors {
-                        let h = highest.entry(id.as_str()).or_default();
-                        *h = (*h).max(*seq);
-                    }
-                    mark(&tx, highest.iter().map(|(id, seq)| (*id, *seq)))?;
-                }
+
                 let mut raise = tx.prepare_cached(
                     "INSERT INTO cursors (conversation_id, synced_seq) VALUES (?1, ?2) \
                      ON CONFLICT (conversation_id) \
@@ -305,6 +301,16 @@ impl Store {
                 )?;
                 for (id, seq) in &page.cursors {
                     raise.execute(params![id, seq])?;
+                }
+                // The baseline: delivered up to its highest seq (every cursor row exists now).
+                if page.delivered {
+                    for (id, seq) in &page.cursors {
+                        let h = highest.entry(id.as_str()).or_default();
+                        *h = (*h).max(*seq);
+                    }
+                    for (id, seq) in &highest {
+                        raise_delivered(&tx, id, *seq)?;
+                    }
                 }
                 if page.baseline_done {
                     tx.prepare_cached(
@@ -348,23 +354,56 @@ impl Store {
     /// which the session delivered before (in seq order) — in one transaction (unknown
     /// conversations are ignored). On error none is marked.
     pub fn mark_delivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
-        let mut highest: HashMap<&str, i64> = HashMap::new();
+        // Per conversation: the lowest and highest seq of the batch.
+        let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
         for (id, seq) in keys {
-            let h = highest.entry(id.as_str()).or_default();
-            *h = (*h).max(*seq);
+            let s = span.entry(id.as_str()).or_insert((*seq, *seq));
+            *s = (s.0.min(*seq), s.1.max(*seq));
         }
         let mut conn = self.lock();
         let write = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            mark(&tx, highest.iter().map(|(id, seq)| (*id, *seq)))?;
+            {
+                // A batch holds every undelivered row of its span (they are read, and
+                // delivered, in seq order), so the listed rows in the span are its own.
+                let mut unlist = tx.prepare_cached(
+                    "DELETE FROM undelivered WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3",
+                )?;
+                for (id, (lo, hi)) in &span {
+                    raise_delivered(&tx, id, *hi)?;
+                    unlist.execute(params![id, lo, hi])?;
+                }
+            }
             tx.commit()
         };
         write(&mut conn).map_err(|e| self.fail("cannot mark messages delivered", e))
     }
 
-    /// Undelivered rows (above their conversation's delivered seq), ordered by
-    /// `conversation_id` then `seq`, at most `limit`. Only conversations with undelivered
-    /// rows are read (`stored_seq > delivered_seq` in the small cursor table).
+    /// Lists the rows of a batch that was dropped before reaching the app as undelivered,
+    /// in one transaction: they stay undelivered whatever later batches are marked, and
+    /// [`Store::undelivered`] returns them (at the next login).
+    pub fn keep_undelivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
+        let mut conn = self.lock();
+        let write = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut list = tx.prepare_cached(
+                    "INSERT INTO undelivered (conversation_id, seq) VALUES (?1, ?2) \
+                     ON CONFLICT DO NOTHING",
+                )?;
+                for (id, seq) in keys {
+                    list.execute(params![id, seq])?;
+                }
+            }
+            tx.commit()
+        };
+        write(&mut conn).map_err(|e| self.fail("cannot keep messages undelivered", e))
+    }
+
+    /// Undelivered rows (above their conversation's delivered seq, or listed by
+    /// [`Store::keep_undelivered`]), ordered by `conversation_id` then `seq`, at most
+    /// `limit`. Only conversations with undelivered rows are read (`stored_seq >
+    /// delivered_seq` in the small cursor table).
     pub fn undelivered(&self, limit: usize) -> Result<Vec<Message>, ImError> {
         let conn = self.lock();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -372,12 +411,15 @@ impl Store {
             .split(',')
             .map(|c| format!("m.{}", c.trim()))
             .collect();
+        let columns = columns.join(", ");
         let sql = format!(
-            "SELECT {} FROM cursors c JOIN messages m \
+            "SELECT {columns} FROM cursors c JOIN messages m \
              ON m.conversation_id = c.conversation_id AND m.seq > c.delivered_seq \
              WHERE c.stored_seq > c.delivered_seq \
-             ORDER BY c.conversation_id, m.seq LIMIT ?1",
-            columns.join(", ")
+             UNION \
+             SELECT {columns} FROM undelivered u JOIN messages m \
+             ON m.conversation_id = u.conversation_id AND m.seq = u.seq \
+             ORDER BY 1, 2 LIMIT ?1"
         );
         conn.prepare_cached(&sql)
             .and_then(|mut s| s.query_map([limit], read_message)?.collect())
@@ -447,7 +489,16 @@ impl Store {
             .map_err(|e| self.fail("cannot read messages", e))
     }
 
-    /// How many messages are stored (counts the table: O(rows), not for hot paths).
+    /// Rows listed by [`Store::keep_undelivered`] and not delivered since.
+    pub fn listed_undelivered_count(&self) -> Result<u64, ImError> {
+        let conn = self.lock();
+        conn.prepare_cached("SELECT count(*) FROM undelivered")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+            .map_err(|e| self.fail("cannot count undelivered rows", e))
+    }
+
+    /// Rows stored.
     pub fn message_count(&self) -> Result<u64, ImError> {
         let conn = self.lock();
         conn.prepare_cached("SELECT count(*) FROM messages")
@@ -760,18 +811,17 @@ fn storage_msg(path: impl AsRef<Path>, what: String) -> ImError {
     }
 }
 
-/// Raises `delivered_seq` of each `(conversation_id, seq)` to `seq` (never lowers it).
-fn mark<'a>(
+/// Raises `delivered_seq` of `conversation_id` to `seq` (never lowers it).
+fn raise_delivered(
     tx: &rusqlite::Transaction<'_>,
-    highest: impl Iterator<Item = (&'a str, i64)>,
+    conversation_id: &str,
+    seq: i64,
 ) -> rusqlite::Result<()> {
-    let mut raise = tx.prepare_cached(
+    tx.prepare_cached(
         "UPDATE cursors SET delivered_seq = max(delivered_seq, ?2) WHERE conversation_id = ?1",
-    )?;
-    for (id, seq) in highest {
-        raise.execute(params![id, seq])?;
-    }
-    Ok(())
+    )?
+    .execute(params![conversation_id, seq])
+    .map(|_| ())
 }
 
 fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {

@@ -50,6 +50,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
          status             INTEGER NOT NULL,
          is_notification    INTEGER NOT NULL,
          PRIMARY KEY (conversation_id, seq)
+     ) WITHOUT ROWID;
+     -- Rows of batches that were dropped before reaching the app (no listener set, or the
+     -- session ended first): undelivered even where delivered_seq has moved past them.
+     CREATE TABLE undelivered (
+         conversation_id TEXT    NOT NULL,
+         seq             INTEGER NOT NULL,
+         PRIMARY KEY (conversation_id, seq)
      ) WITHOUT ROWID;",
 ];
 

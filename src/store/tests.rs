@@ -928,3 +928,37 @@ fn timing() {
         rate(flow_mixed),
     );
 }
+
+#[test]
+fn rows_of_a_dropped_batch_stay_undelivered_when_a_later_batch_is_marked() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    let rows: Vec<Message> = (1..=10).map(|s| msg("si_a", s)).collect();
+    store.commit(&page(rows, &[("si_a", 10)])).unwrap();
+    // Rows 1..5 reached no listener; 6..10 did.
+    store
+        .keep_undelivered(&(1..=5).map(|s| ("si_a".to_string(), s)).collect::<Vec<_>>())
+        .unwrap();
+    store
+        .mark_delivered(
+            &(6..=10)
+                .map(|s| ("si_a".to_string(), s))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    let left = keys(&store.undelivered(100).unwrap());
+    assert_eq!(
+        left,
+        (1..=5).map(|s| ("si_a".to_string(), s)).collect::<Vec<_>>()
+    );
+    assert_eq!(store.listed_undelivered_count().unwrap(), 5);
+    // Delivered later in two chunks: each unlists its own rows only.
+    store
+        .mark_delivered(&[("si_a".into(), 1), ("si_a".into(), 2)])
+        .unwrap();
+    assert_eq!(keys(&store.undelivered(100).unwrap()).len(), 3);
+    store
+        .mark_delivered(&keys(&store.undelivered(100).unwrap()))
+        .unwrap();
+    assert!(store.undelivered(100).unwrap().is_empty());
+    assert_eq!(store.listed_undelivered_count().unwrap(), 0);
+}

@@ -71,7 +71,8 @@ impl Relay {
         self.state.resumed.notify_waiters();
     }
 
-    /// Waits until at least `n` complete binary frames are held back.
+    /// Waits until at least `n` complete binary frames are held back (counted from the
+    /// first pause: meant for one pause per relay).
     pub async fn wait_held(&self, n: usize, within: Duration) -> bool {
         tokio::time::timeout(within, async {
             loop {
@@ -114,8 +115,9 @@ async fn relay(client: TcpStream, upstream: TcpStream, state: Arc<State>) {
             },
             _ = resumed => continue,
         };
+        // Behind what is held, never before it.
+        held.extend_from_slice(&chunk[..n]);
         if state.paused.load(Ordering::SeqCst) {
-            held.extend_from_slice(&chunk[..n]);
             while let Some((len, binary)) = server_frame(&held[parsed..]) {
                 parsed += len;
                 if binary {
@@ -123,8 +125,12 @@ async fn relay(client: TcpStream, upstream: TcpStream, state: Arc<State>) {
                 }
             }
             state.held_more.notify_waiters();
-        } else if client_write.write_all(&chunk[..n]).await.is_err() {
-            return;
+        } else {
+            if client_write.write_all(&held).await.is_err() {
+                return;
+            }
+            held.clear();
+            parsed = 0;
         }
     }
     // The gateway closed: hand over what is held once resumed, then close.

@@ -134,7 +134,8 @@ impl Conn {
                 return (false, false);
             }
             written += 1;
-            if written < FRAMES_PER_FLUSH {
+            // A killed connection takes nothing more from its queue (the kill bypasses it).
+            if written < FRAMES_PER_FLUSH && !self.kill.is_killed() {
                 match self.rx.try_recv() {
                     Ok(ConnCmd::Frame(m)) => next = Some(m),
                     Ok(ConnCmd::Kick) => kick = true,

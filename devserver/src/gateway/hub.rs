@@ -62,6 +62,14 @@ impl KillSwitch {
         self.notify.notify_one();
     }
 
+    /// Whether [`KillSwitch::kill`] was called.
+    pub(crate) fn is_killed(&self) -> bool {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Resolves once [`KillSwitch::kill`] was called, with its reason.
     pub(crate) async fn killed(&self) -> String {
         self.notify.notified().await;

@@ -73,8 +73,10 @@ pub trait ImListener: Send + Sync {
 /// Epoch of events that belong to no session (the snapshot sent by `set_listener`).
 pub(crate) const ANY_EPOCH: u64 = u64::MAX;
 
-/// Run once per event: with `true` after the listener returned from it, with `false` when
-/// it was dropped (its session silenced, the hub closed, no listener set).
+/// Run with `true` after the listener returned from the event, with `false` when it was
+/// dropped because no listener was set. Not run when the event was dropped because its
+/// session was silenced or the hub closed (no later event of that session is delivered
+/// either).
 pub(crate) type Ack = Box<dyn FnOnce(bool) + Send>;
 
 enum Item {
@@ -130,8 +132,9 @@ impl EventHub {
     }
 
     /// Queues `event` like [`EventHub::emit`]; `ack(true)` runs once the listener has
-    /// returned from it (also when it panicked), `ack(false)` when the event is dropped
-    /// (its session silenced, the hub closed, no listener set), before the next event.
+    /// returned from it (also when it panicked), `ack(false)` when it is dropped because
+    /// no listener is set, before the next event; neither when its session was silenced
+    /// or the hub closed.
     pub fn emit_then(&self, epoch: u64, event: ImEvent, ack: Ack) {
         let _ = self.tx.send(Item::Event(epoch, event, Some(ack)));
     }
@@ -191,10 +194,6 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
         {
             let mut g = lock(&shared.gate);
             if g.closed || epoch < g.open_from {
-                drop(g);
-                if let Some(ack) = ack {
-                    ack(false);
-                }
                 continue;
             }
             g.in_flight = Some(me);

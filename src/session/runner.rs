@@ -583,9 +583,9 @@ async fn send_logout(mut conn: Connection, logout: LogoutRequest, platform_id: i
 }
 
 /// Emits `messages` as one batch of `epoch`; once the listener has returned from it, the
-/// rows are marked delivered. A batch that is dropped (its session silenced, or no listener
-/// set) is recorded as not delivered, so that no later batch's mark covers it: it comes at
-/// the next login.
+/// rows are marked delivered. A batch dropped because no listener is set is listed as not
+/// delivered, so that no later batch's mark covers it: it comes at the next login. (A batch
+/// of a silenced session needs no listing: nothing after it in that session is marked.)
 fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Message>) {
     let keys: Vec<(String, i64)> = messages
         .iter()

@@ -80,6 +80,10 @@ pub(crate) struct Store {
     // Field order matters: the connection closes (and checkpoints) before the file is
     // released for another `open` in this process.
     conn: Mutex<Connection>,
+    /// Set when [`Store::keep_undelivered`] failed: from then on no mark moves a
+    /// watermark (that could cover the rows it failed to list). Rows are then delivered
+    /// again at the next login rather than lost.
+    hold_watermarks: std::sync::atomic::AtomicBool,
     path: Option<PathBuf>,
     claim: Mutex<Option<Claim>>,
 }
@@ -148,6 +152,7 @@ impl Store {
             conn.set_prepared_statement_cache_capacity(32);
             let store = Store {
                 conn: Mutex::new(conn),
+                hold_watermarks: Default::default(),
                 path: None,
                 claim: Mutex::new(None),
             };
@@ -187,6 +192,7 @@ impl Store {
         };
         let store = Store {
             conn: Mutex::new(conn),
+            hold_watermarks: Default::default(),
             path: Some(path),
             claim: Mutex::new(Some(claim)),
         };
@@ -354,6 +360,13 @@ impl Store {
     /// which the session delivered before (in seq order) — in one transaction (unknown
     /// conversations are ignored). On error none is marked.
     pub fn mark_delivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
+        if self
+            .hold_watermarks
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            log::debug!("store: watermarks held since a failed listing; not marking");
+            return Ok(());
+        }
         // Per conversation: the lowest and highest seq of the batch.
         let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
         for (id, seq) in keys {
@@ -381,7 +394,9 @@ impl Store {
 
     /// Lists the rows of a batch that was dropped before reaching the app as undelivered,
     /// in one transaction: they stay undelivered whatever later batches are marked, and
-    /// [`Store::undelivered`] returns them (at the next login).
+    /// [`Store::undelivered`] returns them (at the next login). If that fails, this store
+    /// marks nothing delivered any more (its rows come again at the next login: duplicates
+    /// rather than a loss).
     pub fn keep_undelivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
         let mut conn = self.lock();
         let write = |conn: &mut Connection| -> rusqlite::Result<()> {
@@ -397,7 +412,11 @@ impl Store {
             }
             tx.commit()
         };
-        write(&mut conn).map_err(|e| self.fail("cannot keep messages undelivered", e))
+        write(&mut conn).map_err(|e| {
+            self.hold_watermarks
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.fail("cannot keep messages undelivered", e)
+        })
     }
 
     /// Undelivered rows (above their conversation's delivered seq, or listed by

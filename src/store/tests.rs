@@ -962,3 +962,25 @@ fn rows_of_a_dropped_batch_stay_undelivered_when_a_later_batch_is_marked() {
     assert!(store.undelivered(100).unwrap().is_empty());
     assert_eq!(store.listed_undelivered_count().unwrap(), 0);
 }
+
+#[test]
+fn a_failed_listing_stops_every_later_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path(), "alice");
+    store
+        .commit(&page(
+            (1..=4).map(|s| msg("si_a", s)).collect(),
+            &[("si_a", 4)],
+        ))
+        .unwrap();
+    // A full disk: listing rows 1..2 as undelivered fails.
+    store.limit_pages(store.page_count().unwrap()).unwrap();
+    let many: Vec<(String, i64)> = (1..=2000).map(|s| (format!("{s:0>400}"), s)).collect();
+    assert!(store.keep_undelivered(&many).is_err());
+    store.limit_pages(u32::MAX / 2).unwrap();
+    // Rows 3..4 delivered later: the watermark does not move over 1..2.
+    store
+        .mark_delivered(&[("si_a".into(), 3), ("si_a".into(), 4)])
+        .unwrap();
+    assert_eq!(keys(&store.undelivered(100).unwrap()).len(), 4);
+}

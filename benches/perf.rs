@@ -523,21 +523,8 @@ async fn main() {
     // The bench's own HTTP client is reqwest without a built-in TLS provider (as in
     // imbridge): give the process rustls' ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
     let all = ["login", "redial", "kick", "push", "idle", "sessions"];
-    let chosen: Vec<&str> = if args.is_empty() {
-        vec!["login", "redial", "kick", "push"]
-    } else if args.iter().any(|a| a == "all") {
-        all.to_vec()
-    } else {
-        all.iter()
-            .copied()
-            .filter(|b| args.iter().any(|a| a == b))
-            .collect()
-    };
+    let chosen = common::chosen(&all, &all[..4]);
     std::fs::create_dir_all("target/bench").unwrap();
     let mut out = BTreeMap::new();
     for b in chosen {

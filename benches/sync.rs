@@ -544,19 +544,8 @@ async fn main() {
         Ok("debug") => LogLevel::Debug,
         _ => LogLevel::Error,
     });
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
     let all = ["catchup", "push", "login"];
-    let chosen: Vec<&str> = if args.is_empty() || args.iter().any(|a| a == "all") {
-        all.to_vec()
-    } else {
-        all.iter()
-            .copied()
-            .filter(|b| args.iter().any(|a| a == b))
-            .collect()
-    };
+    let chosen = common::chosen(&all, &all);
     std::fs::create_dir_all("target/bench").unwrap();
     let path = "target/bench/sync.json";
     let mut out: BTreeMap<String, Value> = std::fs::read_to_string(path)

@@ -58,3 +58,22 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The benches named on the command line (flags such as cargo's `--bench` ignored), in the
+/// order of `all`: `all` when asked for `all`, `default` when none is named.
+pub fn chosen<'a>(all: &[&'a str], default: &[&'a str]) -> Vec<&'a str> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if args.is_empty() {
+        default.to_vec()
+    } else if args.iter().any(|a| a == "all") {
+        all.to_vec()
+    } else {
+        all.iter()
+            .copied()
+            .filter(|b| args.iter().any(|a| a == b))
+            .collect()
+    }
+}

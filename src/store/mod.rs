@@ -357,8 +357,10 @@ impl Store {
 
     /// Marks the rows of a delivered batch `(conversation_id, seq)`: each conversation
     /// counts as delivered up to the highest seq given for it — with its rows below,
-    /// which the session delivered before (in seq order) — in one transaction (unknown
-    /// conversations are ignored). On error none is marked.
+    /// which the session delivered before (in seq order) — and the rows listed by
+    /// [`Store::keep_undelivered`] within the batch's span are unlisted; one transaction
+    /// (unknown conversations are ignored). On error none is marked. After a failed
+    /// listing it marks nothing (see [`Store::keep_undelivered`]).
     pub fn mark_delivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
         if self
             .hold_watermarks

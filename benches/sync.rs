@@ -15,6 +15,7 @@
 //!   `node_modules` are there.
 //! - push: 100,000 messages stored with real seqs and pushed (`/dev/send_burst`, 1 and 100
 //!   per 2001 frame), each committed to the store before it reaches the listener.
+//!   `IMBRIDGE_PUSH_PER_FRAME=N` runs only N per frame.
 //! - login: `login()` → `Ok` with a store of 100,000 messages (1,000 conversations) against
 //!   an empty store, a new manager per sample (the store is opened by each login) and the
 //!   same manager repeatedly (the store stays open across logout).
@@ -383,12 +384,19 @@ async fn bench_catchup(out: &mut BTreeMap<String, Value>) {
 
 async fn bench_push(out: &mut BTreeMap<String, Value>) {
     const COUNT: u64 = 100_000;
+    // IMBRIDGE_PUSH_PER_FRAME=1 or 100 runs one of the two (for a profile of one shape).
+    let per_frame: Vec<u64> = match std::env::var("IMBRIDGE_PUSH_PER_FRAME") {
+        Ok(v) => vec![v
+            .parse()
+            .expect("IMBRIDGE_PUSH_PER_FRAME: a number of messages")],
+        Err(_) => vec![1, 100],
+    };
     let g = Gateway::start().await;
     for (label, persist) in [("data_dir", true), ("in_memory", false)] {
         let dir = tempfile::tempdir().unwrap();
         let user = format!("live_{label}");
         let (m, p) = logged_in(&g, &user, persist.then(|| dir.path())).await;
-        for batch in [1u64, 100] {
+        for &batch in &per_frame {
             let before = p.messages.load(Ordering::SeqCst);
             let batches_before = p.batches.load(Ordering::SeqCst);
             let stored_before = m.test_stored_messages().unwrap();

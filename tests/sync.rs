@@ -708,3 +708,65 @@ async fn messages_dropped_for_want_of_a_listener_come_at_the_next_login() {
     assert_eq!(got, ["m4", "m1", "m2", "m3"].map(String::from).to_vec());
     assert_eq!(m.test_listed_undelivered().unwrap(), 0);
 }
+
+/// A kick (or a token expiry) ends the session without dropping what is queued for the
+/// listener. A login right after it, while the listener is still in the first batch, must
+/// not read the queued rows as undelivered and deliver them a second time behind the
+/// first: every message arrives once, in order. (A logout cannot race like this: it
+/// returns once the session's last callback was delivered.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relogin_right_after_a_kick_delivers_what_was_queued_once() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, rec) = logged_in_with(&server, "alice", Some(dir.path())).await;
+    let gate = Arc::new(std::sync::Barrier::new(2));
+    {
+        let gate = gate.clone();
+        let first = std::sync::atomic::AtomicBool::new(true);
+        *rec.hook.lock().unwrap() = Some(Box::new(move |e| {
+            if matches!(e, Ev::Message(_)) && first.swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                gate.wait();
+            }
+        }));
+    }
+    server.send_texts("bob", "alice", 1);
+    rec.wait_for("the first message", |e| matches!(e, Ev::Message(_)))
+        .await;
+    for i in 2..=10 {
+        server
+            .send(Outgoing::text("bob", "alice", &format!("m{i}")))
+            .unwrap();
+    }
+    let stored = tokio::time::timeout(WAIT, async {
+        while m.test_stored_messages().unwrap() < 10 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "the 9 later messages are stored");
+    assert_eq!(server.force_logout("alice", 2), 1);
+    let out = tokio::time::timeout(WAIT, async {
+        while m.login_status() != LoginStatus::LoggedOut {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(out.is_ok(), "the kick logs the session out");
+    tokio::time::timeout(
+        WAIT,
+        m.login("alice".into(), server.user_token("alice", 2), None),
+    )
+    .await
+    .expect("login returns with the listener busy")
+    .unwrap();
+    gate.wait();
+    wait_syncs(&rec, 2).await;
+    rec.wait_for("the kick notice", |e| *e == Ev::Kicked).await;
+    let all = rec.messages();
+    assert_once_in_order(&all);
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+}

@@ -120,6 +120,47 @@ mod tests {
     }
 
     #[test]
+    fn optional_header_fields_are_skipped() {
+        let data = br#"{"reqIdentifier":2001,"data":"..."}"#;
+        let mut enc = flate2::GzBuilder::new()
+            .extra(&b"xy\x02\x00ab"[..])
+            .filename("frame.json")
+            .comment("a comment")
+            .write(Vec::new(), Compression::fast());
+        enc.write_all(data).unwrap();
+        let z = enc.finish().unwrap();
+        let mut inflater = Inflater::new();
+        assert_eq!(inflater.inflate(&z, 1024).unwrap(), data);
+        // Every cut of the member is refused.
+        for cut in 0..z.len() {
+            assert!(inflater.inflate(&z[..cut], 1024).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_method_reserved_flag_checksum_or_length_is_corrupt() {
+        let z = gzip(b"hello hello hello");
+        let n = z.len();
+        for (at, xor) in [(0, 1), (2, 1), (3, 0x20), (n - 8, 1), (n - 4, 1)] {
+            let mut b = z.clone();
+            b[at] ^= xor;
+            assert!(
+                matches!(gunzip(&b, 1024), Err(InflateError::Corrupt(_))),
+                "byte {at} ^ {xor:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_result_of_exactly_the_limit_is_kept_and_one_byte_more_refused() {
+        let data = vec![b'a'; 5000];
+        assert_eq!(gunzip(&gzip(&data), 5000).unwrap(), data);
+        assert_eq!(gunzip(&gzip(&data), 4999), Err(InflateError::TooLarge));
+        assert_eq!(gunzip(&gzip(b""), 0).unwrap(), b"");
+        assert_eq!(gunzip(&gzip(b"x"), 0), Err(InflateError::TooLarge));
+    }
+
+    #[test]
     fn truncated_gzip_is_corrupt() {
         let z = gzip(b"hello hello hello");
         assert!(matches!(

@@ -94,7 +94,10 @@ pub struct PullMsgs {
     pub end_seq: i64,
 }
 
-/// `sdkws.MsgData` (no field 13 exists).
+/// `sdkws.MsgData` (no field 13 exists), only the fields the client reads. The rest
+/// (`isRead` 18, `options` 19, `offlinePushInfo` 20, `atUserIDList` 21, `attachedInfo`
+/// 22, `ex` 23) are skipped by the decoder without being built; `options`, the message's
+/// string→bool switches, would cost a hash map and its keys per message.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct MsgData {
     #[prost(string, tag = "1")]
@@ -129,8 +132,6 @@ pub struct MsgData {
     pub create_time: i64,
     #[prost(int32, tag = "17")]
     pub status: i32,
-    #[prost(map = "string, bool", tag = "19")]
-    pub options: HashMap<String, bool>,
 }
 
 #[cfg(test)]

@@ -29,7 +29,9 @@ pub fn decode_push(data: &[u8]) -> Result<Vec<Message>, prost::DecodeError> {
 }
 
 pub(crate) fn to_message(conversation_id: &str, m: MsgData, is_notification: bool) -> Message {
-    let content = String::from_utf8_lossy(&m.content).into_owned();
+    // Valid UTF-8 (every text message) is taken as it is, without a copy.
+    let content = String::from_utf8(m.content)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let text = (m.content_type == CONTENT_TYPE_TEXT)
         .then(|| text_of(&content))
         .flatten();

@@ -151,14 +151,14 @@ pub(crate) enum Effect {
     DeliverStored {
         epoch: u64,
     },
-    /// Store `page` in one transaction; on success deliver `deliver` (one batch of
-    /// `epoch`, marked delivered once the listener returned); then report the result
-    /// as [`SyncInput::Committed`].
+    /// Store `page` in one transaction; on success, when `deliver`, deliver its messages
+    /// (one batch of `epoch`, marked delivered once the listener returned); then report
+    /// the result as [`SyncInput::Committed`].
     Commit {
         epoch: u64,
         id: u64,
         page: Page,
-        deliver: Vec<Message>,
+        deliver: bool,
     },
     /// A sync request (1001, 1005, 1007) or its retry timer.
     Sync(SyncEffect),

@@ -34,7 +34,7 @@ use crate::{
         push::to_message,
         req,
     },
-    store::Store,
+    store::{Handover, Store},
     transport::{
         http::ApiClient,
         net::Net,
@@ -369,8 +369,8 @@ impl Runner {
             } => {
                 let result = match store_of(&self.store, None) {
                     Some(store) => store.commit(&page).map(|()| {
-                        if !deliver.is_empty() {
-                            emit_stored(&self.hub, &store, epoch, deliver);
+                        if deliver && !page.messages.is_empty() {
+                            emit_stored(&self.hub, &store, epoch, page.messages);
                         }
                     }),
                     None => Err(ImError::Internal {
@@ -587,30 +587,19 @@ async fn send_logout(mut conn: Connection, logout: LogoutRequest, platform_id: i
 /// delivered, so that no later batch's mark covers it: it comes at the next login. (A batch
 /// of a silenced session needs no listing: nothing after it in that session is marked.)
 fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Message>) {
-    let keys: Vec<(String, i64)> = messages
-        .iter()
-        .map(|m| (m.conversation_id.clone(), m.seq))
-        .collect();
-    let store = store.clone();
+    let handover = Handover::new(store, &messages);
+    let count = messages.len();
     hub.emit_then(
         epoch,
         ImEvent::Messages { messages },
         Box::new(move |delivered| {
-            let result = if delivered {
-                store.mark_delivered(&keys)
-            } else {
-                store.keep_undelivered(&keys)
-            };
-            if let Err(e) = result {
-                log::warn!(
-                    "recording {} messages as {} failed: {e}",
-                    keys.len(),
-                    if delivered {
-                        "delivered"
-                    } else {
-                        "not delivered"
-                    }
-                );
+            if let Err(e) = handover.record(delivered) {
+                let outcome = if delivered {
+                    "delivered"
+                } else {
+                    "not delivered"
+                };
+                log::warn!("recording {count} messages as {outcome} failed: {e}");
             }
         }),
     );

@@ -92,12 +92,13 @@ pub(crate) enum SyncEffect {
         id: u64,
         request: Vec<(String, Vec<i64>)>,
     },
-    /// Store `page` in one transaction; on success deliver `deliver` (one batch), then
-    /// report [`SyncInput::Committed`] either way.
+    /// Store `page` in one transaction; on success, when `deliver`, deliver its messages
+    /// (one batch, in the page's order), then report [`SyncInput::Committed`] either way.
+    /// The page's messages are what is delivered, so they are not copied for it.
     Commit {
         id: u64,
         page: Page,
-        deliver: Vec<Message>,
+        deliver: bool,
     },
     /// Deliver without storing (seq 0).
     Deliver(Vec<Message>),
@@ -304,7 +305,7 @@ impl Sync {
             cursors: cursors.clone(),
             baseline_done: true,
         };
-        self.commit(Commit::Baseline, page, Vec::new(), cursors);
+        self.commit(Commit::Baseline, page, false, cursors);
     }
 
     /// Asks for the next page, or finishes the sync when nothing is missing.
@@ -410,12 +411,12 @@ impl Sync {
             }
         }
         let page = Page {
-            messages: messages.clone(),
+            messages,
             delivered: false,
             cursors: cursors.clone(),
             baseline_done: false,
         };
-        self.commit(Commit::Page { done }, page, messages, cursors);
+        self.commit(Commit::Page { done }, page, true, cursors);
     }
 
     fn finish(&mut self) {
@@ -463,13 +464,7 @@ impl Sync {
 
     // ----- committing ---------------------------------------------------------------
 
-    fn commit(
-        &mut self,
-        what: Commit,
-        page: Page,
-        deliver: Vec<Message>,
-        cursors: Vec<(String, i64)>,
-    ) {
+    fn commit(&mut self, what: Commit, page: Page, deliver: bool, cursors: Vec<(String, i64)>) {
         let id = self.next_id;
         self.next_id += 1;
         self.pending = Some((id, what, cursors));
@@ -621,12 +616,12 @@ impl Sync {
             return false;
         }
         let page = Page {
-            messages: ready.clone(),
+            messages: ready,
             delivered: false,
             cursors: cursors.clone(),
             baseline_done: false,
         };
-        self.commit(Commit::Pushes, page, ready, cursors);
+        self.commit(Commit::Pushes, page, true, cursors);
         true
     }
 

@@ -46,9 +46,12 @@
 //! (`<name>-check`); the next open then runs `quick_check`, and sets the file aside if it
 //! fails. Other errors (I/O, permissions, locks) never set a file aside.
 
+mod handover;
 mod schema;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use handover::Handover;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
@@ -84,6 +87,8 @@ pub(crate) struct Store {
     /// watermark (that could cover the rows it failed to list). Rows are then delivered
     /// again at the next login rather than lost.
     hold_watermarks: std::sync::atomic::AtomicBool,
+    /// Batches handed to the app whose outcome is not recorded yet ([`Handover`]).
+    in_flight: handover::InFlight,
     path: Option<PathBuf>,
     claim: Mutex<Option<Claim>>,
 }
@@ -153,6 +158,7 @@ impl Store {
             let store = Store {
                 conn: Mutex::new(conn),
                 hold_watermarks: Default::default(),
+                in_flight: Default::default(),
                 path: None,
                 claim: Mutex::new(None),
             };
@@ -193,6 +199,7 @@ impl Store {
         let store = Store {
             conn: Mutex::new(conn),
             hold_watermarks: Default::default(),
+            in_flight: Default::default(),
             path: Some(path),
             claim: Mutex::new(Some(claim)),
         };
@@ -423,9 +430,11 @@ impl Store {
 
     /// Undelivered rows (above their conversation's delivered seq, or listed by
     /// [`Store::keep_undelivered`]), ordered by `conversation_id` then `seq`, at most
-    /// `limit`. Only conversations with undelivered rows are read (`stored_seq >
+    /// `limit`, leaving out the rows of batches handed to the app and not yet recorded
+    /// ([`Handover`]). Only conversations with undelivered rows are read (`stored_seq >
     /// delivered_seq` in the small cursor table).
     pub fn undelivered(&self, limit: usize) -> Result<Vec<Message>, ImError> {
+        let in_flight = self.in_flight.hold();
         let conn = self.lock();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let columns: Vec<String> = MESSAGE_COLUMNS
@@ -442,9 +451,11 @@ impl Store {
              ON m.conversation_id = u.conversation_id AND m.seq = u.seq \
              ORDER BY 1, 2 LIMIT ?1"
         );
-        conn.prepare_cached(&sql)
+        let rows: Vec<Message> = conn
+            .prepare_cached(&sql)
             .and_then(|mut s| s.query_map([limit], read_message)?.collect())
-            .map_err(|e| self.fail("cannot read undelivered messages", e))
+            .map_err(|e| self.fail("cannot read undelivered messages", e))?;
+        Ok(rows.into_iter().filter(|m| in_flight.keeps(m)).collect())
     }
 
     /// The cached conversation list, newest activity first: by the latest message's

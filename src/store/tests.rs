@@ -984,3 +984,37 @@ fn a_failed_listing_stops_every_later_mark() {
         .unwrap();
     assert_eq!(keys(&store.undelivered(100).unwrap()).len(), 4);
 }
+
+#[test]
+fn rows_handed_to_the_app_are_not_undelivered_until_their_outcome_is_recorded() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    let store = std::sync::Arc::new(store);
+    let rows: Vec<Message> = (1..=6).map(|s| msg("si_a", s)).collect();
+    store.commit(&page(rows.clone(), &[])).unwrap();
+    let seqs = |store: &Store| -> Vec<i64> {
+        store
+            .undelivered(100)
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect()
+    };
+    let first = Handover::new(&store, &rows[..3]);
+    assert_eq!(seqs(&store), [4, 5, 6]);
+    let second = Handover::new(&store, &rows[3..]);
+    assert!(seqs(&store).is_empty());
+    // Dropped without an outcome (the batch was silenced): undelivered again.
+    drop(second);
+    assert_eq!(seqs(&store), [4, 5, 6]);
+    // Delivered: marked, and out of the registry.
+    first.record(true).unwrap();
+    assert_eq!(seqs(&store), [4, 5, 6]);
+    // Not delivered (no listener): listed, and back for the next session.
+    Handover::new(&store, &rows[3..]).record(false).unwrap();
+    assert_eq!(seqs(&store), [4, 5, 6]);
+    assert_eq!(store.listed_undelivered_count().unwrap(), 3);
+    // Another conversation's rows in the same seq range are not held back.
+    store.commit(&page(vec![msg("sg_g", 2)], &[])).unwrap();
+    let _held = Handover::new(&store, &rows[3..]);
+    assert_eq!(seqs(&store), [2]);
+}

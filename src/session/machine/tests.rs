@@ -102,9 +102,13 @@ fn spell_one(e: &Effect) -> String {
             Effect::Stop => "stop".into(),
             Effect::OpenStore { user_id } => format!("open store {user_id}"),
             Effect::DeliverStored { epoch } => format!("deliver stored e{epoch}"),
-            Effect::Commit { deliver, .. } => format!(
+            Effect::Commit { page, deliver, .. } => format!(
                 "commit deliver{:?}",
-                deliver.iter().map(|m| m.seq).collect::<Vec<_>>()
+                page.messages
+                    .iter()
+                    .filter(|_| *deliver)
+                    .map(|m| m.seq)
+                    .collect::<Vec<_>>()
             ),
             Effect::Sync(e) => format!("sync {e:?}"),
         })

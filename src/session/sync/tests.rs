@@ -71,7 +71,11 @@ fn spell(fx: &[SyncEffect]) -> Vec<String> {
                 "commit#{id} store{:?} cursors{:?} deliver{:?}{}",
                 page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
                 page.cursors,
-                deliver.iter().map(|m| m.seq).collect::<Vec<_>>(),
+                if *deliver {
+                    page.messages.iter().map(|m| m.seq).collect::<Vec<_>>()
+                } else {
+                    Vec::new()
+                },
                 if page.baseline_done { " baseline" } else { "" }
             ),
             SyncEffect::Deliver(ms) => {
@@ -159,10 +163,15 @@ fn a_gap_is_pulled_in_pages_and_every_message_is_delivered_once_in_order() {
             id: *id,
             result: Ok(reply),
         });
-        let SyncEffect::Commit { deliver, .. } = &c[0] else {
+        let SyncEffect::Commit {
+            page,
+            deliver: true,
+            ..
+        } = &c[0]
+        else {
             panic!("{:?}", spell(&c))
         };
-        delivered.extend(deliver.iter().map(|m| m.seq));
+        delivered.extend(page.messages.iter().map(|m| m.seq));
         fx = s.handle(SyncInput::Committed {
             id: id_of(&c),
             result: Ok(()),

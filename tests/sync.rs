@@ -709,16 +709,13 @@ async fn messages_dropped_for_want_of_a_listener_come_at_the_next_login() {
     assert_eq!(m.test_listed_undelivered().unwrap(), 0);
 }
 
-/// A kick (or a token expiry) ends the session without dropping what is queued for the
-/// listener. A login right after it, while the listener is still in the first batch, must
-/// not read the queued rows as undelivered and deliver them a second time behind the
-/// first: every message arrives once, in order. (A logout cannot race like this: it
-/// returns once the session's last callback was delivered.)
-#[tokio::test(flavor = "multi_thread")]
-async fn a_relogin_right_after_a_kick_delivers_what_was_queued_once() {
-    let server = server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (m, rec) = logged_in_with(&server, "alice", Some(dir.path())).await;
+/// Logs alice in on `dir` and blocks the listener in the first of 10 messages, with the
+/// other 9 stored and queued behind it. Returns the gate that lets the listener go.
+async fn listener_held_in_the_first_of_ten(
+    server: &DevServer,
+    dir: &std::path::Path,
+) -> (Arc<ImManager>, Arc<Recorder>, Arc<std::sync::Barrier>) {
+    let (m, rec) = logged_in_with(server, "alice", Some(dir)).await;
     let gate = Arc::new(std::sync::Barrier::new(2));
     {
         let gate = gate.clone();
@@ -745,6 +742,18 @@ async fn a_relogin_right_after_a_kick_delivers_what_was_queued_once() {
     })
     .await;
     assert!(stored.is_ok(), "the 9 later messages are stored");
+    (m, rec, gate)
+}
+
+/// A kick (or a token expiry) ends the session without dropping what is queued for the
+/// listener. A login right after it, while the listener is still in the first batch, must
+/// not read the queued rows as undelivered and deliver them a second time behind the
+/// first: every message arrives once, in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relogin_right_after_a_kick_delivers_what_was_queued_once() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, rec, gate) = listener_held_in_the_first_of_ten(&server, dir.path()).await;
     assert_eq!(server.force_logout("alice", 2), 1);
     let out = tokio::time::timeout(WAIT, async {
         while m.login_status() != LoginStatus::LoggedOut {
@@ -763,6 +772,44 @@ async fn a_relogin_right_after_a_kick_delivers_what_was_queued_once() {
     gate.wait();
     wait_syncs(&rec, 2).await;
     rec.wait_for("the kick notice", |e| *e == Ev::Kicked).await;
+    let all = rec.messages();
+    assert_once_in_order(&all);
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+}
+
+/// A logout drops what is queued for the listener (its session is silenced), but not
+/// the batch the listener is in. A login that starts before that logout returned (here:
+/// from another task; also from inside the callback) delivers the dropped rows — once,
+/// and not the batch the listener was in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_while_the_logout_waits_for_the_listener_delivers_the_dropped_rows_once() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, rec, gate) = listener_held_in_the_first_of_ten(&server, dir.path()).await;
+    let logout = tokio::spawn({
+        let m = m.clone();
+        async move { m.logout(None).await }
+    });
+    let out = tokio::time::timeout(WAIT, async {
+        while m.login_status() != LoginStatus::LoggedOut {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(out.is_ok(), "the logout ended the session");
+    tokio::time::timeout(
+        WAIT,
+        m.login("alice".into(), server.user_token("alice", 2), None),
+    )
+    .await
+    .expect("login returns with the listener busy")
+    .unwrap();
+    gate.wait();
+    logout.await.unwrap().unwrap();
+    wait_syncs(&rec, 2).await;
     let all = rec.messages();
     assert_once_in_order(&all);
     assert_eq!(

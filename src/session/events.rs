@@ -73,11 +73,20 @@ pub trait ImListener: Send + Sync {
 /// Epoch of events that belong to no session (the snapshot sent by `set_listener`).
 pub(crate) const ANY_EPOCH: u64 = u64::MAX;
 
-/// Run with `true` after the listener returned from the event, with `false` when it was
-/// dropped because no listener was set. Not run when the event was dropped because its
-/// session was silenced or the hub closed (no later event of that session is delivered
-/// either).
-pub(crate) type Ack = Box<dyn FnOnce(bool) + Send>;
+/// What the sender of an event hears of it ([`EventHub::emit_then`]).
+pub(crate) trait Receipt: Send {
+    /// The event passed the gate (its session not silenced, the hub open): from now on
+    /// it reaches the listener, or is dropped for want of one. Runs with the gate held,
+    /// so a silence that follows cannot have dropped it. Must not block.
+    fn started(&self);
+    /// Runs with `true` after the listener returned from the event, with `false` when it
+    /// was dropped because no listener was set. Not run (the receipt is dropped) when the
+    /// event was dropped because its session was silenced or the hub closed (no later
+    /// event of that session is delivered either).
+    fn done(self: Box<Self>, delivered: bool);
+}
+
+pub(crate) type Ack = Box<dyn Receipt>;
 
 enum Item {
     Event(u64, ImEvent, Option<Ack>),
@@ -131,10 +140,11 @@ impl EventHub {
         let _ = self.tx.send(Item::Event(epoch, event, None));
     }
 
-    /// Queues `event` like [`EventHub::emit`]; `ack(true)` runs once the listener has
-    /// returned from it (also when it panicked), `ack(false)` when it is dropped because
-    /// no listener is set, before the next event; neither when its session was silenced
-    /// or the hub closed.
+    /// Queues `event` like [`EventHub::emit`]; `ack.started()` runs when it passes the
+    /// gate, then `ack.done(true)` once the listener has returned from it (also when it
+    /// panicked) or `ack.done(false)` when it is dropped because no listener is set,
+    /// before the next event; none of them when its session was silenced or the hub
+    /// closed first.
     pub fn emit_then(&self, epoch: u64, event: ImEvent, ack: Ack) {
         let _ = self.tx.send(Item::Event(epoch, event, Some(ack)));
     }
@@ -142,6 +152,12 @@ impl EventHub {
     /// Replaces the listener; events not yet delivered go to the new one.
     pub fn set_listener(&self, listener: Option<Arc<dyn ImListener>>) {
         *lock(&self.shared.listener) = listener;
+    }
+
+    /// Events of epochs below this are dropped unless they already passed the gate
+    /// ([`Receipt::started`]); it never goes down.
+    pub fn silenced_below(&self) -> u64 {
+        lock(&self.shared.gate).open_from
     }
 
     /// From now on, events of epochs below `epoch` are dropped.
@@ -197,6 +213,9 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
                 continue;
             }
             g.in_flight = Some(me);
+            if let Some(ack) = &ack {
+                ack.started();
+            }
         }
         let listener = lock(&shared.listener).clone();
         let delivered = match listener {
@@ -209,7 +228,7 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
             None => false,
         };
         if let Some(ack) = ack {
-            ack(delivered);
+            ack.done(delivered);
         }
         lock(&shared.gate).in_flight = None;
     }

@@ -19,7 +19,7 @@ use tokio::{
 use super::{
     command::Command,
     connection::{ConnEvent, Connection, ReqKind, Timing},
-    events::{EventHub, ImEvent},
+    events::{EventHub, ImEvent, Receipt},
     machine::{Effect, Input, LogoutRequest, Machine},
     state::{SessionState, StateCell},
     sync::{Pulled, SyncEffect, SyncInput},
@@ -413,7 +413,7 @@ impl Runner {
         let Some(store) = store_of(&self.store, None) else {
             return;
         };
-        match store.undelivered(usize::MAX) {
+        match store.undelivered_now(usize::MAX, self.hub.silenced_below()) {
             Ok(rows) => {
                 for batch in rows.chunks(STORED_BATCH) {
                     emit_stored(&self.hub, &store, epoch, batch.to_vec());
@@ -585,24 +585,39 @@ async fn send_logout(mut conn: Connection, logout: LogoutRequest, platform_id: i
 /// Emits `messages` as one batch of `epoch`; once the listener has returned from it, the
 /// rows are marked delivered. A batch dropped because no listener is set is listed as not
 /// delivered, so that no later batch's mark covers it: it comes at the next login. (A batch
-/// of a silenced session needs no listing: nothing after it in that session is marked.)
+/// of a silenced session needs no listing: nothing after it in that session is marked, and
+/// the next session reads its rows as undelivered — see `store::Handover`.)
 fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Message>) {
-    let handover = Handover::new(store, &messages);
+    let handover = Handover::new(store, &messages, epoch);
     let count = messages.len();
     hub.emit_then(
         epoch,
         ImEvent::Messages { messages },
-        Box::new(move |delivered| {
-            if let Err(e) = handover.record(delivered) {
-                let outcome = if delivered {
-                    "delivered"
-                } else {
-                    "not delivered"
-                };
-                log::warn!("recording {count} messages as {outcome} failed: {e}");
-            }
-        }),
+        Box::new(StoredBatch { handover, count }),
     );
+}
+
+/// The receipt of a stored batch: its outcome is recorded in the store.
+struct StoredBatch {
+    handover: Handover,
+    count: usize,
+}
+
+impl Receipt for StoredBatch {
+    fn started(&self) {
+        self.handover.start();
+    }
+
+    fn done(self: Box<Self>, delivered: bool) {
+        if let Err(e) = self.handover.record(delivered) {
+            let outcome = if delivered {
+                "delivered"
+            } else {
+                "not delivered"
+            };
+            log::warn!("recording {} messages as {outcome} failed: {e}", self.count);
+        }
+    }
 }
 
 /// Turns a sync reply (or its failure) into the sync's input.

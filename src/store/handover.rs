@@ -5,29 +5,44 @@
 //! are still undelivered in the file. A new session of the same store — a login right
 //! after a kick or a token expiry, which end the session without dropping what is queued
 //! for the listener — must not read them as undelivered and deliver them a second time
-//! behind the first. [`Store::undelivered`] therefore leaves out the rows of every batch
-//! handed over and not yet recorded or dropped.
+//! behind the first. [`Store::undelivered_now`] therefore leaves out the rows of every
+//! batch that will still reach the app: one that already passed the event hub's gate
+//! ([`Handover::start`]), or one of a session that is not silenced. The rows of a queued
+//! batch of a silenced session are read as undelivered: the hub drops that batch.
 //!
-//! Race-free by lock order: [`Store::undelivered`] holds the registry while it reads the
-//! file, and a [`Handover`] records its outcome *before* it leaves the registry. A reader
-//! thus sees a batch's rows either marked in the file or still registered.
+//! Race-free by lock order: [`Store::undelivered_now`] holds the registry while it reads
+//! the file, and a [`Handover`] records its outcome *before* it leaves the registry. A
+//! reader thus sees a batch's rows either marked in the file or still registered. A
+//! batch is started with the hub's gate held, and a silence takes that gate too, so a
+//! reader that comes after a silence sees every batch that passed the gate before it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex, MutexGuard, PoisonError,
+};
 
 use super::Store;
 use crate::{error::ImError, model::Message};
 
-/// The batches in flight: id → per conversation, the batch's lowest and highest seq.
+/// The batches in flight, by id, and the next id.
 #[derive(Default)]
 pub(crate) struct InFlight {
-    batches: Mutex<(u64, HashMap<u64, Spans>)>,
+    batches: Mutex<(u64, HashMap<u64, Entry>)>,
 }
 
-type Spans = HashMap<String, (i64, i64)>;
+/// One batch in flight: its session, whether it passed the hub's gate, and per
+/// conversation its lowest and highest seq.
+struct Entry {
+    epoch: u64,
+    started: Arc<AtomicBool>,
+    spans: HashMap<String, (i64, i64)>,
+}
+
+type Registry = (u64, HashMap<u64, Entry>);
 
 impl InFlight {
-    fn lock(&self) -> MutexGuard<'_, (u64, HashMap<u64, Spans>)> {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
         self.batches.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -38,36 +53,39 @@ impl InFlight {
 }
 
 /// The registry, held while undelivered rows are read.
-pub(super) struct Held<'a>(MutexGuard<'a, (u64, HashMap<u64, Spans>)>);
+pub(super) struct Held<'a>(MutexGuard<'a, Registry>);
 
 impl Held<'_> {
-    /// False for a row inside the span of a batch in flight.
-    pub(super) fn keeps(&self, m: &Message) -> bool {
-        !self.0 .1.values().any(|spans| {
-            spans
-                .get(&m.conversation_id)
-                .is_some_and(|(lo, hi)| (*lo..=*hi).contains(&m.seq))
+    /// False for a row inside the span of a batch that will still reach the app: started,
+    /// or of a session at or above `silenced_below`.
+    pub(super) fn keeps(&self, m: &Message, silenced_below: u64) -> bool {
+        !self.0 .1.values().any(|e| {
+            (e.started.load(Ordering::SeqCst) || e.epoch >= silenced_below)
+                && e.spans
+                    .get(&m.conversation_id)
+                    .is_some_and(|(lo, hi)| (*lo..=*hi).contains(&m.seq))
         })
     }
 }
 
-/// One batch handed to the app. Record its outcome with [`Handover::record`]; dropped
-/// without it (the batch was silenced or the hub closed), its rows are undelivered again
-/// for the next session to deliver.
+/// One batch handed to the app by session `epoch`. Mark it started when it passes the
+/// hub's gate, and record its outcome with [`Handover::record`]; dropped without an
+/// outcome (the batch was silenced or the hub closed), its rows are undelivered again.
 pub(crate) struct Handover {
     store: Arc<Store>,
     id: u64,
+    started: Arc<AtomicBool>,
     keys: Vec<(String, i64)>,
 }
 
 impl Handover {
-    /// Registers `messages` (stored rows) as in flight.
-    pub(crate) fn new(store: &Arc<Store>, messages: &[Message]) -> Handover {
+    /// Registers `messages` (stored rows) as in flight for session `epoch`.
+    pub(crate) fn new(store: &Arc<Store>, messages: &[Message], epoch: u64) -> Handover {
         let keys: Vec<(String, i64)> = messages
             .iter()
             .map(|m| (m.conversation_id.clone(), m.seq))
             .collect();
-        let mut spans = Spans::new();
+        let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
         for (conv, seq) in &keys {
             match spans.get_mut(conv) {
                 Some(s) => *s = (s.0.min(*seq), s.1.max(*seq)),
@@ -76,16 +94,31 @@ impl Handover {
                 }
             }
         }
+        let started = Arc::new(AtomicBool::new(false));
         let mut reg = store.in_flight.lock();
         let id = reg.0;
         reg.0 += 1;
-        reg.1.insert(id, spans);
+        reg.1.insert(
+            id,
+            Entry {
+                epoch,
+                started: started.clone(),
+                spans,
+            },
+        );
         drop(reg);
         Handover {
             store: store.clone(),
             id,
+            started,
             keys,
         }
+    }
+
+    /// The batch passed the hub's gate: it reaches the app (or is recorded as not
+    /// delivered) whatever is silenced from now on. Never blocks.
+    pub(crate) fn start(&self) {
+        self.started.store(true, Ordering::SeqCst);
     }
 
     /// Records the outcome — delivered (the listener returned) or not (no listener was

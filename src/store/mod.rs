@@ -364,8 +364,8 @@ impl Store {
 
     /// Marks the rows of a delivered batch `(conversation_id, seq)`: each conversation
     /// counts as delivered up to the highest seq given for it — with its rows below,
-    /// which the session delivered before (in seq order) — and the rows listed by
-    /// [`Store::keep_undelivered`] within the batch's span are unlisted; one transaction
+    /// which the session delivered before (in seq order) — and the batch's rows listed by
+    /// [`Store::keep_undelivered`] are unlisted (other listed rows stay); one transaction
     /// (unknown conversations are ignored). On error none is marked. After a failed
     /// listing it marks nothing (see [`Store::keep_undelivered`]).
     pub fn mark_delivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
@@ -386,14 +386,22 @@ impl Store {
         let write = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
-                // A batch holds every undelivered row of its span (they are read, and
-                // delivered, in seq order), so the listed rows in the span are its own.
+                // Only the batch's own listed rows are unlisted: a span may hold rows of
+                // another batch still on its way (left out of it while in flight).
+                let mut listed = tx.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM undelivered WHERE conversation_id = ?1 \
+                     AND seq BETWEEN ?2 AND ?3)",
+                )?;
                 let mut unlist = tx.prepare_cached(
-                    "DELETE FROM undelivered WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3",
+                    "DELETE FROM undelivered WHERE conversation_id = ?1 AND seq = ?2",
                 )?;
                 for (id, (lo, hi)) in &span {
                     raise_delivered(&tx, id, *hi)?;
-                    unlist.execute(params![id, lo, hi])?;
+                    if listed.query_row(params![id, lo, hi], |r| r.get::<_, bool>(0))? {
+                        for (_, seq) in keys.iter().filter(|(c, _)| c == id) {
+                            unlist.execute(params![id, seq])?;
+                        }
+                    }
                 }
             }
             tx.commit()
@@ -430,10 +438,23 @@ impl Store {
 
     /// Undelivered rows (above their conversation's delivered seq, or listed by
     /// [`Store::keep_undelivered`]), ordered by `conversation_id` then `seq`, at most
-    /// `limit`, leaving out the rows of batches handed to the app and not yet recorded
-    /// ([`Handover`]). Only conversations with undelivered rows are read (`stored_seq >
+    /// `limit`, leaving out the rows of every batch handed to the app ([`Handover`]) and
+    /// not yet recorded. Only conversations with undelivered rows are read (`stored_seq >
     /// delivered_seq` in the small cursor table).
+    #[cfg(test)]
     pub fn undelivered(&self, limit: usize) -> Result<Vec<Message>, ImError> {
+        self.undelivered_now(limit, 0)
+    }
+
+    /// [`Store::undelivered`] as a new session reads it: the rows of batches handed to
+    /// the app are left out only while they will still reach it — started, or of a
+    /// session at or above `silenced_below` (the event hub drops the queued batches of
+    /// the sessions below it, so their rows are undelivered).
+    pub fn undelivered_now(
+        &self,
+        limit: usize,
+        silenced_below: u64,
+    ) -> Result<Vec<Message>, ImError> {
         let in_flight = self.in_flight.hold();
         let conn = self.lock();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -455,7 +476,10 @@ impl Store {
             .prepare_cached(&sql)
             .and_then(|mut s| s.query_map([limit], read_message)?.collect())
             .map_err(|e| self.fail("cannot read undelivered messages", e))?;
-        Ok(rows.into_iter().filter(|m| in_flight.keeps(m)).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|m| in_flight.keeps(m, silenced_below))
+            .collect())
     }
 
     /// The cached conversation list, newest activity first: by the latest message's

@@ -999,9 +999,9 @@ fn rows_handed_to_the_app_are_not_undelivered_until_their_outcome_is_recorded() 
             .map(|m| m.seq)
             .collect()
     };
-    let first = Handover::new(&store, &rows[..3]);
+    let first = Handover::new(&store, &rows[..3], 0);
     assert_eq!(seqs(&store), [4, 5, 6]);
-    let second = Handover::new(&store, &rows[3..]);
+    let second = Handover::new(&store, &rows[3..], 0);
     assert!(seqs(&store).is_empty());
     // Dropped without an outcome (the batch was silenced): undelivered again.
     drop(second);
@@ -1010,11 +1010,46 @@ fn rows_handed_to_the_app_are_not_undelivered_until_their_outcome_is_recorded() 
     first.record(true).unwrap();
     assert_eq!(seqs(&store), [4, 5, 6]);
     // Not delivered (no listener): listed, and back for the next session.
-    Handover::new(&store, &rows[3..]).record(false).unwrap();
+    Handover::new(&store, &rows[3..], 0).record(false).unwrap();
     assert_eq!(seqs(&store), [4, 5, 6]);
     assert_eq!(store.listed_undelivered_count().unwrap(), 3);
     // Another conversation's rows in the same seq range are not held back.
     store.commit(&page(vec![msg("sg_g", 2)], &[])).unwrap();
-    let _held = Handover::new(&store, &rows[3..]);
+    let held = Handover::new(&store, &rows[3..], 0);
     assert_eq!(seqs(&store), [2]);
+    drop(held);
+    // A new session (epoch 3, everything below silenced): a queued batch of session 2
+    // will be dropped by the hub, so its rows are undelivered; once it has passed the
+    // hub's gate it reaches the app, and they are not.
+    let now =
+        |store: &Store| -> Vec<(String, i64)> { keys(&store.undelivered_now(100, 3).unwrap()) };
+    let queued = Handover::new(&store, &rows[3..], 2);
+    assert_eq!(now(&store).len(), 4);
+    queued.start();
+    assert_eq!(now(&store), [("sg_g".to_string(), 2)]);
+    // A batch of the new session itself is left out, started or not.
+    let _own = Handover::new(&store, &store.undelivered_now(100, 3).unwrap(), 3);
+    assert!(now(&store).is_empty());
+}
+
+#[test]
+fn a_delivered_batch_unlists_only_its_own_rows() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    store
+        .commit(&page((1..=6).map(|s| msg("si_a", s)).collect(), &[]))
+        .unwrap();
+    // 2..4 were dropped for want of a listener; a batch holding 1 and 5 is delivered.
+    store
+        .keep_undelivered(&[("si_a".into(), 2), ("si_a".into(), 3), ("si_a".into(), 4)])
+        .unwrap();
+    store
+        .mark_delivered(&[("si_a".into(), 1), ("si_a".into(), 5)])
+        .unwrap();
+    let left: Vec<i64> = store
+        .undelivered(100)
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(left, [2, 3, 4, 6]);
 }

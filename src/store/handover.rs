@@ -32,11 +32,12 @@ pub(crate) struct InFlight {
 }
 
 /// One batch in flight: its session, whether it passed the hub's gate, and per
-/// conversation its lowest and highest seq.
+/// conversation its seqs, sorted. Exact rows, not spans: a batch read from the file may
+/// skip rows of another batch in flight, and a span would hide those too.
 struct Entry {
     epoch: u64,
     started: Arc<AtomicBool>,
-    spans: HashMap<String, (i64, i64)>,
+    seqs: HashMap<String, Vec<i64>>,
 }
 
 type Registry = (u64, HashMap<u64, Entry>);
@@ -56,14 +57,14 @@ impl InFlight {
 pub(super) struct Held<'a>(MutexGuard<'a, Registry>);
 
 impl Held<'_> {
-    /// False for a row inside the span of a batch that will still reach the app: started,
-    /// or of a session at or above `silenced_below`.
+    /// False for a row of a batch that will still reach the app: started, or of a
+    /// session at or above `silenced_below`.
     pub(super) fn keeps(&self, m: &Message, silenced_below: u64) -> bool {
         !self.0 .1.values().any(|e| {
             (e.started.load(Ordering::SeqCst) || e.epoch >= silenced_below)
-                && e.spans
+                && e.seqs
                     .get(&m.conversation_id)
-                    .is_some_and(|(lo, hi)| (*lo..=*hi).contains(&m.seq))
+                    .is_some_and(|seqs| seqs.binary_search(&m.seq).is_ok())
         })
     }
 }
@@ -85,15 +86,16 @@ impl Handover {
             .iter()
             .map(|m| (m.conversation_id.clone(), m.seq))
             .collect();
-        let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut seqs: HashMap<String, Vec<i64>> = HashMap::new();
         for (conv, seq) in &keys {
-            match spans.get_mut(conv) {
-                Some(s) => *s = (s.0.min(*seq), s.1.max(*seq)),
+            match seqs.get_mut(conv) {
+                Some(v) => v.push(*seq),
                 None => {
-                    spans.insert(conv.clone(), (*seq, *seq));
+                    seqs.insert(conv.clone(), vec![*seq]);
                 }
             }
         }
+        seqs.values_mut().for_each(|v| v.sort_unstable());
         let started = Arc::new(AtomicBool::new(false));
         let mut reg = store.in_flight.lock();
         let id = reg.0;
@@ -103,7 +105,7 @@ impl Handover {
             Entry {
                 epoch,
                 started: started.clone(),
-                spans,
+                seqs,
             },
         );
         drop(reg);

@@ -1053,3 +1053,20 @@ fn a_delivered_batch_unlists_only_its_own_rows() {
         .collect();
     assert_eq!(left, [2, 3, 4, 6]);
 }
+
+#[test]
+fn a_batch_in_flight_hides_its_own_rows_only() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    let store = std::sync::Arc::new(store);
+    let rows: Vec<Message> = (1..=5).map(|s| msg("si_a", s)).collect();
+    store.commit(&page(rows.clone(), &[])).unwrap();
+    // A batch read from the file around rows of another batch in flight: 1 and 5.
+    let _gappy = Handover::new(&store, &[rows[0].clone(), rows[4].clone()], 0);
+    let left: Vec<i64> = store
+        .undelivered(100)
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(left, [2, 3, 4]);
+}

@@ -817,3 +817,40 @@ async fn a_login_while_the_logout_waits_for_the_listener_delivers_the_dropped_ro
         (1..=10).collect::<Vec<_>>()
     );
 }
+
+/// Switching to another user and back while the listener is still inside a batch of the
+/// first: the login back works (the first user's store, still held by that batch, is
+/// taken up again), and every message of the first user arrives once.
+#[tokio::test(flavor = "multi_thread")]
+async fn switching_away_and_back_while_the_listener_is_in_a_batch_works() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, rec, gate) = listener_held_in_the_first_of_ten(&server, dir.path()).await;
+    tokio::time::timeout(
+        WAIT,
+        m.login("bob".into(), server.user_token("bob", 2), None),
+    )
+    .await
+    .expect("the switch to bob returns with the listener busy")
+    .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        m.login("alice".into(), server.user_token("alice", 2), None),
+    )
+    .await
+    .expect("the switch back returns with the listener busy")
+    .expect("alice's store opens again");
+    gate.wait();
+    // alice's first sync, then (bob's session silenced by the switch back) alice's second.
+    wait_syncs(&rec, 2).await;
+    let all: Vec<Message> = rec
+        .messages()
+        .into_iter()
+        .filter(|m| m.recv_id == "alice")
+        .collect();
+    assert_once_in_order(&all);
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+}

@@ -207,7 +207,9 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
                 continue;
             }
         };
-        {
+        // The listener is taken with the gate held, so that a `close` either comes first
+        // (the event is dropped) or finds the event already on its way.
+        let listener = {
             let mut g = lock(&shared.gate);
             if g.closed || epoch < g.open_from {
                 continue;
@@ -216,8 +218,8 @@ fn deliver(shared: &Shared, mut batch: Vec<Item>) -> Vec<Item> {
             if let Some(ack) = &ack {
                 ack.started();
             }
-        }
-        let listener = lock(&shared.listener).clone();
+            lock(&shared.listener).clone()
+        };
         let delivered = match listener {
             Some(l) => {
                 if catch_unwind(AssertUnwindSafe(|| l.on_event(event))).is_err() {

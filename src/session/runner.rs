@@ -6,7 +6,7 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError, Weak},
     time::Instant,
 };
 
@@ -92,6 +92,10 @@ pub(crate) struct Runner {
     deadline: Option<Pin<Box<Sleep>>>,
     sync_retry: Option<Pin<Box<Sleep>>>,
     store: StoreSlot,
+    /// Stores of earlier users of this manager that batches on their way to the listener
+    /// still hold: a login back to such a user takes its store up again (the file cannot
+    /// be opened twice, and its registry of batches in flight must stay one).
+    parked: Vec<(String, Weak<Store>)>,
     logins: HashMap<u64, oneshot::Sender<Result<UserInfo>>>,
     background_reply: Option<oneshot::Sender<Result<()>>>,
     logout_reply: Option<oneshot::Sender<SessionState>>,
@@ -123,6 +127,7 @@ impl Runner {
             deadline: None,
             sync_retry: None,
             store,
+            parked: Vec::new(),
             logins: HashMap::new(),
             background_reply: None,
             logout_reply: None,
@@ -392,11 +397,32 @@ impl Runner {
         let store = match store_of(&self.store, Some(user_id)) {
             Some(store) => store,
             None => {
-                // The previous user's store closes first: its data is theirs alone.
-                *self.store.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                let (store, outcome) = Store::open(self.cfg.data_dir.as_deref(), user_id)?;
-                log::debug!("store for {user_id:?}: {outcome:?}");
-                let store = Arc::new(store);
+                // The previous user's store closes first (its data is theirs alone),
+                // unless batches on their way to the listener still hold it.
+                let previous = self
+                    .store
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                if let Some((user, store)) = previous {
+                    if store.path().is_some() {
+                        self.parked.push((user, Arc::downgrade(&store)));
+                    }
+                }
+                self.parked.retain(|(_, s)| s.strong_count() > 0);
+                let parked = self
+                    .parked
+                    .iter()
+                    .find(|(u, _)| u == user_id)
+                    .and_then(|(_, s)| s.upgrade());
+                let store = match parked {
+                    Some(store) => store,
+                    None => {
+                        let (store, outcome) = Store::open(self.cfg.data_dir.as_deref(), user_id)?;
+                        log::debug!("store for {user_id:?}: {outcome:?}");
+                        Arc::new(store)
+                    }
+                };
                 *self.store.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some((user_id.to_owned(), store.clone()));
                 store

@@ -1070,3 +1070,22 @@ fn a_batch_in_flight_hides_its_own_rows_only() {
         .collect();
     assert_eq!(left, [2, 3, 4]);
 }
+
+#[test]
+fn a_row_both_listed_and_above_the_watermark_is_read_once() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    store
+        .commit(&page((1..=3).map(|s| msg("si_a", s)).collect(), &[]))
+        .unwrap();
+    // Listed (its batch reached no listener) while no mark has moved the watermark.
+    store
+        .keep_undelivered(&[("si_a".into(), 2), ("si_a".into(), 3)])
+        .unwrap();
+    let seqs: Vec<i64> = store
+        .undelivered(100)
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+}

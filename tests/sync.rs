@@ -833,6 +833,12 @@ async fn switching_away_and_back_while_the_listener_is_in_a_batch_works() {
     .await
     .expect("the switch to bob returns with the listener busy")
     .unwrap();
+    // alice's data is still in use by the batches on their way: erasing it is refused,
+    // with a reason.
+    match m.erase_local_data("alice".into()).await {
+        Err(ImError::Storage { detail }) => assert!(detail.contains("still in use"), "{detail}"),
+        other => panic!("erase while in use: {other:?}"),
+    }
     tokio::time::timeout(
         WAIT,
         m.login("alice".into(), server.user_token("alice", 2), None),

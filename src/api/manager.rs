@@ -123,13 +123,16 @@ impl ImManager {
     }
 
     /// Deletes everything stored locally for `user_id` (account removal, privacy).
-    /// Refused with `InvalidArgument` while that user is logged in or logging in here.
+    /// Refused with `InvalidArgument` while that user is logged in or logging in here,
+    /// and with `Storage` while messages of that user are still on their way to the
+    /// listener (right after a switch to another user): erase once it has returned.
     pub async fn erase_local_data(&self, user_id: String) -> Result<(), ImError> {
         guard_async(self.session.erase_local_data(user_id)).await
     }
 
     /// Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
-    /// callback starts after this returns, a best-effort logout runs in the
+    /// callback starts after this returns (except one event already being handed to the
+    /// listener when it was called), a best-effort logout runs in the
     /// background, and every later call fails with `Shutdown`. Never blocks.
     pub fn shutdown(&self) -> SessionState {
         guard(|| Ok(self.session.shutdown())).unwrap_or_else(|_| self.session.state())

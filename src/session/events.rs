@@ -64,7 +64,8 @@ pub enum ImEvent {
 /// Calls arrive one at a time, in the order things happened, on an imbridge thread
 /// (never the main thread, never while imbridge holds a lock). A callback may call any
 /// `ImManager` method. After `logout()` returns, no callback of the ended session
-/// starts; after `shutdown()` returns, none at all.
+/// starts; after `shutdown()` returns, none at all, except one event that was already
+/// being handed to the listener when `shutdown()` was called (`shutdown()` never waits).
 #[uniffi::export(foreign)]
 pub trait ImListener: Send + Sync {
     fn on_event(&self, event: ImEvent);
@@ -149,9 +150,11 @@ impl EventHub {
         let _ = self.tx.send(Item::Event(epoch, event, Some(ack)));
     }
 
-    /// Replaces the listener; events not yet delivered go to the new one.
+    /// Replaces the listener; events not yet delivered go to the new one. The old one
+    /// is released after the lock (its destructor may call back into the manager).
     pub fn set_listener(&self, listener: Option<Arc<dyn ImListener>>) {
-        *lock(&self.shared.listener) = listener;
+        let old = std::mem::replace(&mut *lock(&self.shared.listener), listener);
+        drop(old);
     }
 
     /// Events of epochs below this are dropped unless they already passed the gate
@@ -169,7 +172,8 @@ impl EventHub {
     /// From now on nothing is delivered, and the listener is released.
     pub fn close(&self) {
         lock(&self.shared.gate).closed = true;
-        *lock(&self.shared.listener) = None;
+        let old = lock(&self.shared.listener).take();
+        drop(old);
     }
 
     /// Waits until every event queued before this call has been delivered or dropped.

@@ -12,11 +12,12 @@ pub(crate) mod events;
 mod machine;
 mod runner;
 pub(crate) mod state;
+mod stores;
 mod sync;
 
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},
-    Arc, PoisonError,
+    Arc,
 };
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -24,8 +25,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use self::{
     command::Command,
     events::{EventHub, ImEvent, ImListener, ANY_EPOCH},
-    runner::{store_of, Runner, StoreSlot},
+    runner::Runner,
     state::{SessionState, StateCell},
+    stores::{store_of, StoreSlot},
 };
 use crate::{
     config::{check_operation_id, check_token, check_user_id, Config},
@@ -215,22 +217,16 @@ impl Session {
     }
 
     /// Stops everything and returns the final `Shutdown` state (its own `seq`; the
-    /// state never changes again): no callback starts after this returns, every later
-    /// call fails with `Shutdown`, and a best-effort logout (2003, short grace) runs in
-    /// the background. Idempotent; never blocks.
+    /// state never changes again): no callback starts after this returns (but one event
+    /// already being handed to the listener), every later call fails with `Shutdown`,
+    /// and a best-effort logout (2003, short grace) runs in the background. Idempotent;
+    /// never blocks.
     pub fn shutdown(&self) -> SessionState {
         if !self.shut_down.swap(true, Ordering::SeqCst) {
             self.hub.close();
             self.cell.shut_down();
-            // The store's file is free for a new manager at once.
-            if let Some((_, store)) = self
-                .store
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take()
-            {
-                store.release();
-            }
+            // Every store's file is free for a new manager at once.
+            stores::lock(&self.store).release_all();
             let _ = self.cmd.send(Command::Shutdown);
         }
         self.state()

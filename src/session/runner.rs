@@ -2,13 +2,7 @@
 //! dial, the live connection, timers, the user-info call, replies and events. It
 //! decides nothing itself.
 
-use std::{
-    collections::HashMap,
-    future::Future,
-    pin::Pin,
-    sync::{Arc, Mutex, PoisonError, Weak},
-    time::Instant,
-};
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Instant};
 
 use prost::Message as _;
 use tokio::{
@@ -22,6 +16,7 @@ use super::{
     events::{EventHub, ImEvent, Receipt},
     machine::{Effect, Input, LogoutRequest, Machine},
     state::{SessionState, StateCell},
+    stores::{self, store_of, StoreSlot},
     sync::{Pulled, SyncEffect, SyncInput},
 };
 use crate::{
@@ -43,17 +38,6 @@ use crate::{
 };
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// The store of the current (or last) user, shared with the handle for offline reads.
-pub(crate) type StoreSlot = Arc<Mutex<Option<(String, Arc<Store>)>>>;
-
-/// The store in `slot`, if it belongs to `user_id` (any user when `None`).
-pub(crate) fn store_of(slot: &StoreSlot, user_id: Option<&str>) -> Option<Arc<Store>> {
-    let g = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    g.as_ref()
-        .filter(|(u, _)| user_id.is_none_or(|want| want == u))
-        .map(|(_, s)| s.clone())
-}
 
 /// Stored messages delivered per batch at login.
 const STORED_BATCH: usize = 500;
@@ -92,10 +76,6 @@ pub(crate) struct Runner {
     deadline: Option<Pin<Box<Sleep>>>,
     sync_retry: Option<Pin<Box<Sleep>>>,
     store: StoreSlot,
-    /// Stores of earlier users of this manager that batches on their way to the listener
-    /// still hold: a login back to such a user takes its store up again (the file cannot
-    /// be opened twice, and its registry of batches in flight must stay one).
-    parked: Vec<(String, Weak<Store>)>,
     logins: HashMap<u64, oneshot::Sender<Result<UserInfo>>>,
     background_reply: Option<oneshot::Sender<Result<()>>>,
     logout_reply: Option<oneshot::Sender<SessionState>>,
@@ -127,7 +107,6 @@ impl Runner {
             deadline: None,
             sync_retry: None,
             store,
-            parked: Vec::new(),
             logins: HashMap::new(),
             background_reply: None,
             logout_reply: None,
@@ -238,11 +217,20 @@ impl Runner {
                 "{user_id:?} is logged in (or logging in) on this manager: log out first"
             )));
         }
-        let mut slot = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|(u, _)| u == user_id) {
-            *slot = None; // closes it, so the file can go
+        {
+            let mut stores = stores::lock(&self.store);
+            if stores.active(Some(user_id)).is_some() {
+                stores.park_active(); // closes it, so the file can go
+            }
+            if stores.in_use(user_id) {
+                return Err(ImError::Storage {
+                    detail: format!(
+                        "{user_id:?}'s local data is still in use: messages are on their way \
+                         to the listener; erase it once the listener has returned"
+                    ),
+                });
+            }
         }
-        drop(slot);
         match &self.cfg.data_dir {
             Some(dir) => Store::erase(dir, user_id),
             None => Ok(()),
@@ -399,23 +387,9 @@ impl Runner {
             None => {
                 // The previous user's store closes first (its data is theirs alone),
                 // unless batches on their way to the listener still hold it.
-                let previous = self
-                    .store
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take();
-                if let Some((user, store)) = previous {
-                    if store.path().is_some() {
-                        self.parked.push((user, Arc::downgrade(&store)));
-                    }
-                }
-                self.parked.retain(|(_, s)| s.strong_count() > 0);
-                let parked = self
-                    .parked
-                    .iter()
-                    .find(|(u, _)| u == user_id)
-                    .and_then(|(_, s)| s.upgrade());
-                let store = match parked {
+                let mut stores = stores::lock(&self.store);
+                stores.park_active();
+                let store = match stores.take_parked(user_id) {
                     Some(store) => store,
                     None => {
                         let (store, outcome) = Store::open(self.cfg.data_dir.as_deref(), user_id)?;
@@ -423,8 +397,7 @@ impl Runner {
                         Arc::new(store)
                     }
                 };
-                *self.store.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some((user_id.to_owned(), store.clone()));
+                stores.activate(user_id, store.clone());
                 store
             }
         };

@@ -611,7 +611,8 @@ fileprivate struct FfiConverterString: FfiConverter {
  * Calls arrive one at a time, in the order things happened, on an imbridge thread
  * (never the main thread, never while imbridge holds a lock). A callback may call any
  * `ImManager` method. After `logout()` returns, no callback of the ended session
- * starts; after `shutdown()` returns, none at all.
+ * starts; after `shutdown()` returns, none at all, except one event that was already
+ * being handed to the listener when `shutdown()` was called (`shutdown()` never waits).
  */
 public protocol ImListener: AnyObject, Sendable {
     
@@ -624,7 +625,8 @@ public protocol ImListener: AnyObject, Sendable {
  * Calls arrive one at a time, in the order things happened, on an imbridge thread
  * (never the main thread, never while imbridge holds a lock). A callback may call any
  * `ImManager` method. After `logout()` returns, no callback of the ended session
- * starts; after `shutdown()` returns, none at all.
+ * starts; after `shutdown()` returns, none at all, except one event that was already
+ * being handed to the listener when `shutdown()` was called (`shutdown()` never waits).
  */
 open class ImListenerImpl: ImListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -844,7 +846,9 @@ public protocol ImManagerProtocol: AnyObject, Sendable {
     
     /**
      * Deletes everything stored locally for `user_id` (account removal, privacy).
-     * Refused with `InvalidArgument` while that user is logged in or logging in here.
+     * Refused with `InvalidArgument` while that user is logged in or logging in here,
+     * and with `Storage` while messages of that user are still on their way to the
+     * listener (right after a switch to another user): erase once it has returned.
      */
     func eraseLocalData(userId: String) async throws 
     
@@ -897,7 +901,8 @@ public protocol ImManagerProtocol: AnyObject, Sendable {
     
     /**
      * Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
-     * callback starts after this returns, a best-effort logout runs in the
+     * callback starts after this returns (except one event already being handed to the
+     * listener when it was called), a best-effort logout runs in the
      * background, and every later call fails with `Shutdown`. Never blocks.
      */
     func shutdown()  -> SessionState
@@ -1012,7 +1017,9 @@ open func conversations()throws  -> [Conversation]  {
     
     /**
      * Deletes everything stored locally for `user_id` (account removal, privacy).
-     * Refused with `InvalidArgument` while that user is logged in or logging in here.
+     * Refused with `InvalidArgument` while that user is logged in or logging in here,
+     * and with `Storage` while messages of that user are still on their way to the
+     * listener (right after a switch to another user): erase once it has returned.
      */
 open func eraseLocalData(userId: String)async throws   {
     return
@@ -1166,7 +1173,8 @@ open func setListener(listener: ImListener?)  {try! rustCall() {
     
     /**
      * Stops the manager and returns its final state (`Shutdown`, its own `seq`): no
-     * callback starts after this returns, a best-effort logout runs in the
+     * callback starts after this returns (except one event already being handed to the
+     * listener when it was called), a best-effort logout runs in the
      * background, and every later call fails with `Shutdown`. Never blocks.
      */
 open func shutdown() -> SessionState  {
@@ -3163,7 +3171,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_imbridge_checksum_method_immanager_conversations() != 51147) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_erase_local_data() != 57378) {
+    if (uniffi_imbridge_checksum_method_immanager_erase_local_data() != 48931) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_imbridge_checksum_method_immanager_login() != 17021) {
@@ -3193,7 +3201,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_imbridge_checksum_method_immanager_set_listener() != 51124) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_imbridge_checksum_method_immanager_shutdown() != 46484) {
+    if (uniffi_imbridge_checksum_method_immanager_shutdown() != 58412) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_imbridge_checksum_method_imlistener_on_event() != 6005) {

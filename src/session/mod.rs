@@ -226,7 +226,8 @@ impl Session {
             self.hub.close();
             self.cell.shut_down();
             // Every store's file is free for a new manager at once.
-            stores::lock(&self.store).release_all();
+            let active = stores::lock(&self.store).release_all();
+            drop(active);
             let _ = self.cmd.send(Command::Shutdown);
         }
         self.state()

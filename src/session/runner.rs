@@ -219,10 +219,17 @@ impl Runner {
         }
         {
             let mut stores = stores::lock(&self.store);
-            if stores.active(Some(user_id)).is_some() {
-                stores.park_active(); // closes it, so the file can go
+            if stores.closed() {
+                return Err(ImError::Shutdown);
             }
-            if stores.in_use(user_id) {
+            let active = if stores.active(Some(user_id)).is_some() {
+                stores.park_active()
+            } else {
+                None
+            };
+            drop(stores);
+            drop(active); // closes it, so the file can go
+            if stores::lock(&self.store).in_use(user_id) {
                 return Err(ImError::Storage {
                     detail: format!(
                         "{user_id:?}'s local data is still in use: messages are on their way \
@@ -386,10 +393,17 @@ impl Runner {
             Some(store) => store,
             None => {
                 // The previous user's store closes first (its data is theirs alone),
-                // unless batches on their way to the listener still hold it.
-                let mut stores = stores::lock(&self.store);
-                stores.park_active();
-                let store = match stores.take_parked(user_id) {
+                // unless batches on their way to the listener still hold it. The file is
+                // opened with the lock released (offline reads and shutdown go on).
+                let (previous, parked) = {
+                    let mut stores = stores::lock(&self.store);
+                    if stores.closed() {
+                        return Err(ImError::Shutdown);
+                    }
+                    (stores.park_active(), stores.take_parked(user_id))
+                };
+                drop(previous);
+                let store = match parked {
                     Some(store) => store,
                     None => {
                         let (store, outcome) = Store::open(self.cfg.data_dir.as_deref(), user_id)?;
@@ -397,7 +411,12 @@ impl Runner {
                         Arc::new(store)
                     }
                 };
-                stores.activate(user_id, store.clone());
+                if stores::lock(&self.store)
+                    .activate(user_id, store.clone())
+                    .is_err()
+                {
+                    return Err(ImError::Shutdown);
+                }
                 store
             }
         };

@@ -904,19 +904,36 @@ fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
 
 /// The canonical paths of the store files open (or being erased) in this process.
 static OPEN_FILES: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// Signalled whenever a claim is released.
+static RELEASED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// How long [`Claim::take`] waits for a claim being released. A store whose last
+/// reference just went (a batch delivered on the listener's thread) closes its connection
+/// — a WAL checkpoint, milliseconds — before its claim goes; a login or an erase of the
+/// same user at that moment waits that long rather than failing.
+const CLAIM_WAIT: Duration = Duration::from_millis(500);
 
 /// A path's entry in [`OPEN_FILES`], released on drop.
 struct Claim(PathBuf);
 
 impl Claim {
     fn take(path: &Path) -> Result<Claim, ImError> {
+        let deadline = std::time::Instant::now() + CLAIM_WAIT;
         let mut open = OPEN_FILES.lock().unwrap_or_else(|p| p.into_inner());
-        if !open.insert(path.to_path_buf()) {
-            return Err(storage_msg(
-                path,
-                "already open by another ImManager in this process".into(),
-            ));
+        while open.contains(path) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(storage_msg(
+                    path,
+                    "already open by another ImManager in this process".into(),
+                ));
+            }
+            open = RELEASED
+                .wait_timeout(open, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
+        open.insert(path.to_path_buf());
         Ok(Claim(path.to_path_buf()))
     }
 }
@@ -927,5 +944,6 @@ impl Drop for Claim {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.0);
+        RELEASED.notify_all();
     }
 }

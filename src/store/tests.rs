@@ -1089,3 +1089,22 @@ fn a_row_both_listed_and_above_the_watermark_is_read_once() {
         .collect();
     assert_eq!(seqs, [1, 2, 3]);
 }
+
+#[test]
+fn an_open_waits_for_a_store_that_is_closing_and_fails_on_one_that_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = open(dir.path(), "alice");
+    // Closed on another thread a moment later (a batch's last reference going).
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        drop(first);
+    });
+    let (second, _) = Store::open(Some(dir.path()), "alice").expect("waits for the close");
+    closer.join().unwrap();
+    // One that stays open: a clear error after the wait.
+    let t = Instant::now();
+    let err = Store::open(Some(dir.path()), "alice").err().expect("refused");
+    assert!(storage_detail(err).contains("already open"));
+    assert!(t.elapsed() >= CLAIM_WAIT);
+    drop(second);
+}

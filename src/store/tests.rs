@@ -1103,7 +1103,9 @@ fn an_open_waits_for_a_store_that_is_closing_and_fails_on_one_that_stays_open() 
     closer.join().unwrap();
     // One that stays open: a clear error after the wait.
     let t = Instant::now();
-    let err = Store::open(Some(dir.path()), "alice").err().expect("refused");
+    let err = Store::open(Some(dir.path()), "alice")
+        .err()
+        .expect("refused");
     assert!(storage_detail(err).contains("already open"));
     assert!(t.elapsed() >= CLAIM_WAIT);
     drop(second);

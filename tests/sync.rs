@@ -365,36 +365,7 @@ async fn a_large_backlog_is_paged_under_the_frame_limit() {
 async fn stored_but_undelivered_messages_come_first_at_the_next_login() {
     let server = server().await;
     let dir = tempfile::tempdir().unwrap();
-    let (m, rec) = logged_in_with(&server, "alice", Some(dir.path())).await;
-    // The listener blocks on the first message; meanwhile 9 more are stored and queued.
-    let gate = Arc::new(std::sync::Barrier::new(2));
-    {
-        let gate = gate.clone();
-        let first = std::sync::atomic::AtomicBool::new(true);
-        *rec.hook.lock().unwrap() = Some(Box::new(move |e| {
-            if matches!(e, Ev::Message(_)) && first.swap(false, std::sync::atomic::Ordering::SeqCst)
-            {
-                gate.wait();
-            }
-        }));
-    }
-    // (Pushes read together form one batch, so the other 9 are sent once the listener is
-    // blocked on the first.)
-    server.send_texts("bob", "alice", 1);
-    rec.wait_for("the first message", |e| matches!(e, Ev::Message(_)))
-        .await;
-    for i in 2..=10 {
-        server
-            .send(Outgoing::text("bob", "alice", &format!("m{i}")))
-            .unwrap();
-    }
-    let stored = tokio::time::timeout(WAIT, async {
-        while m.test_stored_messages().unwrap() < 10 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    })
-    .await;
-    assert!(stored.is_ok(), "the 9 later messages are stored");
+    let (m, rec, gate) = listener_held_in_the_first_of_ten(&server, dir.path()).await;
     // "Crash": the manager is shut down with batches still queued.
     m.shutdown();
     gate.wait();
@@ -408,11 +379,7 @@ async fn stored_but_undelivered_messages_come_first_at_the_next_login() {
     wait_syncs(&rec2, 1).await;
     let mut all = rec.messages();
     all.extend(rec2.messages());
-    assert_once_in_order(&all);
-    assert_eq!(
-        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (1..=10).collect::<Vec<_>>()
-    );
+    assert_one_to(&all, 10);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -709,8 +676,41 @@ async fn messages_dropped_for_want_of_a_listener_come_at_the_next_login() {
     assert_eq!(m.test_listed_undelivered().unwrap(), 0);
 }
 
+/// Logs in `user` while the listener may be busy: the login must not wait for it.
+async fn login_beside_a_busy_listener(
+    server: &DevServer,
+    m: &ImManager,
+    user: &str,
+) -> Result<imbridge::UserInfo, ImError> {
+    tokio::time::timeout(WAIT, m.login(user.into(), server.user_token(user, 2), None))
+        .await
+        .expect("login returns with the listener busy")
+}
+
+/// Waits until the session is logged out, read from the manager (the listener may be
+/// busy, so its state events are not heard yet).
+async fn wait_logged_out(m: &ImManager, why: &str) {
+    let out = tokio::time::timeout(WAIT, async {
+        while m.login_status() != LoginStatus::LoggedOut {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(out.is_ok(), "{why}");
+}
+
+/// Exactly seqs 1..=n, once each, in order.
+fn assert_one_to(messages: &[Message], n: i64) {
+    assert_once_in_order(messages);
+    assert_eq!(
+        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>()
+    );
+}
+
 /// Logs alice in on `dir` and blocks the listener in the first of 10 messages, with the
-/// other 9 stored and queued behind it. Returns the gate that lets the listener go.
+/// other 9 stored and queued behind it (pushes read together form one batch, so the 9
+/// are sent once the listener is blocked). Returns the gate that lets the listener go.
 async fn listener_held_in_the_first_of_ten(
     server: &DevServer,
     dir: &std::path::Path,
@@ -755,29 +755,14 @@ async fn a_relogin_right_after_a_kick_delivers_what_was_queued_once() {
     let dir = tempfile::tempdir().unwrap();
     let (m, rec, gate) = listener_held_in_the_first_of_ten(&server, dir.path()).await;
     assert_eq!(server.force_logout("alice", 2), 1);
-    let out = tokio::time::timeout(WAIT, async {
-        while m.login_status() != LoginStatus::LoggedOut {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    })
-    .await;
-    assert!(out.is_ok(), "the kick logs the session out");
-    tokio::time::timeout(
-        WAIT,
-        m.login("alice".into(), server.user_token("alice", 2), None),
-    )
-    .await
-    .expect("login returns with the listener busy")
-    .unwrap();
+    wait_logged_out(&m, "the kick logs the session out").await;
+    login_beside_a_busy_listener(&server, &m, "alice")
+        .await
+        .unwrap();
     gate.wait();
     wait_syncs(&rec, 2).await;
     rec.wait_for("the kick notice", |e| *e == Ev::Kicked).await;
-    let all = rec.messages();
-    assert_once_in_order(&all);
-    assert_eq!(
-        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (1..=10).collect::<Vec<_>>()
-    );
+    assert_one_to(&rec.messages(), 10);
 }
 
 /// A logout drops what is queued for the listener (its session is silenced), but not
@@ -793,29 +778,14 @@ async fn a_login_while_the_logout_waits_for_the_listener_delivers_the_dropped_ro
         let m = m.clone();
         async move { m.logout(None).await }
     });
-    let out = tokio::time::timeout(WAIT, async {
-        while m.login_status() != LoginStatus::LoggedOut {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    })
-    .await;
-    assert!(out.is_ok(), "the logout ended the session");
-    tokio::time::timeout(
-        WAIT,
-        m.login("alice".into(), server.user_token("alice", 2), None),
-    )
-    .await
-    .expect("login returns with the listener busy")
-    .unwrap();
+    wait_logged_out(&m, "the logout ended the session").await;
+    login_beside_a_busy_listener(&server, &m, "alice")
+        .await
+        .unwrap();
     gate.wait();
     logout.await.unwrap().unwrap();
     wait_syncs(&rec, 2).await;
-    let all = rec.messages();
-    assert_once_in_order(&all);
-    assert_eq!(
-        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (1..=10).collect::<Vec<_>>()
-    );
+    assert_one_to(&rec.messages(), 10);
 }
 
 /// Switching to another user and back while the listener is still inside a batch of the
@@ -826,37 +796,25 @@ async fn switching_away_and_back_while_the_listener_is_in_a_batch_works() {
     let server = server().await;
     let dir = tempfile::tempdir().unwrap();
     let (m, rec, gate) = listener_held_in_the_first_of_ten(&server, dir.path()).await;
-    tokio::time::timeout(
-        WAIT,
-        m.login("bob".into(), server.user_token("bob", 2), None),
-    )
-    .await
-    .expect("the switch to bob returns with the listener busy")
-    .unwrap();
+    login_beside_a_busy_listener(&server, &m, "bob")
+        .await
+        .unwrap();
     // alice's data is still in use by the batches on their way: erasing it is refused,
     // with a reason.
     match m.erase_local_data("alice".into()).await {
         Err(ImError::Storage { detail }) => assert!(detail.contains("still in use"), "{detail}"),
         other => panic!("erase while in use: {other:?}"),
     }
-    tokio::time::timeout(
-        WAIT,
-        m.login("alice".into(), server.user_token("alice", 2), None),
-    )
-    .await
-    .expect("the switch back returns with the listener busy")
-    .expect("alice's store opens again");
+    login_beside_a_busy_listener(&server, &m, "alice")
+        .await
+        .expect("alice's store opens again");
     gate.wait();
     // alice's first sync, then (bob's session silenced by the switch back) alice's second.
     wait_syncs(&rec, 2).await;
-    let all: Vec<Message> = rec
+    let alices: Vec<Message> = rec
         .messages()
         .into_iter()
         .filter(|m| m.recv_id == "alice")
         .collect();
-    assert_once_in_order(&all);
-    assert_eq!(
-        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (1..=10).collect::<Vec<_>>()
-    );
+    assert_one_to(&alices, 10);
 }

@@ -151,14 +151,13 @@ pub(crate) enum Effect {
     DeliverStored {
         epoch: u64,
     },
-    /// Store `page` in one transaction; on success, when `deliver`, deliver its messages
-    /// (one batch of `epoch`, marked delivered once the listener returned); then report
-    /// the result as [`SyncInput::Committed`].
+    /// Store `page` in one transaction; on success deliver its messages unless it is the
+    /// baseline ([`Page::delivers`]; one batch of `epoch`, marked delivered once the
+    /// listener returned); then report the result as [`SyncInput::Committed`].
     Commit {
         epoch: u64,
         id: u64,
         page: Page,
-        deliver: bool,
     },
     /// A sync request (1001, 1005, 1007) or its retry timer.
     Sync(SyncEffect),
@@ -643,11 +642,10 @@ impl Machine {
             match effect {
                 SyncEffect::Event(event) => self.emit(event),
                 SyncEffect::Deliver(messages) => self.emit(ImEvent::Messages { messages }),
-                SyncEffect::Commit { id, page, deliver } => self.fx.push(Effect::Commit {
+                SyncEffect::Commit { id, page } => self.fx.push(Effect::Commit {
                     epoch: self.epoch,
                     id,
                     page,
-                    deliver,
                 }),
                 other => self.fx.push(Effect::Sync(other)),
             }

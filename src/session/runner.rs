@@ -361,15 +361,10 @@ impl Runner {
                 self.followups.push(Input::StoreOpened(opened));
             }
             Effect::DeliverStored { epoch } => self.deliver_stored(epoch),
-            Effect::Commit {
-                epoch,
-                id,
-                page,
-                deliver,
-            } => {
+            Effect::Commit { epoch, id, page } => {
                 let result = match store_of(&self.store, None) {
                     Some(store) => store.commit(&page).map(|()| {
-                        if deliver && !page.messages.is_empty() {
+                        if page.delivers() && !page.messages.is_empty() {
                             emit_stored(&self.hub, &store, epoch, page.messages);
                         }
                     }),
@@ -607,33 +602,24 @@ async fn send_logout(mut conn: Connection, logout: LogoutRequest, platform_id: i
 /// the next session reads its rows as undelivered — see `store::Handover`.)
 fn emit_stored(hub: &EventHub, store: &Arc<Store>, epoch: u64, messages: Vec<Message>) {
     let handover = Handover::new(store, &messages, epoch);
-    let count = messages.len();
-    hub.emit_then(
-        epoch,
-        ImEvent::Messages { messages },
-        Box::new(StoredBatch { handover, count }),
-    );
+    hub.emit_then(epoch, ImEvent::Messages { messages }, Box::new(handover));
 }
 
-/// The receipt of a stored batch: its outcome is recorded in the store.
-struct StoredBatch {
-    handover: Handover,
-    count: usize,
-}
-
-impl Receipt for StoredBatch {
+/// A stored batch's receipt: its outcome is recorded in the store.
+impl Receipt for Handover {
     fn started(&self) {
-        self.handover.start();
+        self.start();
     }
 
     fn done(self: Box<Self>, delivered: bool) {
-        if let Err(e) = self.handover.record(delivered) {
+        let rows = self.len();
+        if let Err(e) = self.record(delivered) {
             let outcome = if delivered {
                 "delivered"
             } else {
                 "not delivered"
             };
-            log::warn!("recording {} messages as {outcome} failed: {e}", self.count);
+            log::warn!("recording {rows} messages as {outcome} failed: {e}");
         }
     }
 }

@@ -92,13 +92,13 @@ pub(crate) enum SyncEffect {
         id: u64,
         request: Vec<(String, Vec<i64>)>,
     },
-    /// Store `page` in one transaction; on success, when `deliver`, deliver its messages
-    /// (one batch, in the page's order), then report [`SyncInput::Committed`] either way.
-    /// The page's messages are what is delivered, so they are not copied for it.
+    /// Store `page` in one transaction; on success deliver its messages unless it is the
+    /// baseline ([`Page::delivers`]; one batch, in the page's order), then report
+    /// [`SyncInput::Committed`] either way. The page's messages are what is delivered,
+    /// so they are not copied for it.
     Commit {
         id: u64,
         page: Page,
-        deliver: bool,
     },
     /// Deliver without storing (seq 0).
     Deliver(Vec<Message>),
@@ -305,7 +305,7 @@ impl Sync {
             cursors: cursors.clone(),
             baseline_done: true,
         };
-        self.commit(Commit::Baseline, page, false, cursors);
+        self.commit(Commit::Baseline, page, cursors);
     }
 
     /// Asks for the next page, or finishes the sync when nothing is missing.
@@ -416,7 +416,7 @@ impl Sync {
             cursors: cursors.clone(),
             baseline_done: false,
         };
-        self.commit(Commit::Page { done }, page, true, cursors);
+        self.commit(Commit::Page { done }, page, cursors);
     }
 
     fn finish(&mut self) {
@@ -464,11 +464,11 @@ impl Sync {
 
     // ----- committing ---------------------------------------------------------------
 
-    fn commit(&mut self, what: Commit, page: Page, deliver: bool, cursors: Vec<(String, i64)>) {
+    fn commit(&mut self, what: Commit, page: Page, cursors: Vec<(String, i64)>) {
         let id = self.next_id;
         self.next_id += 1;
         self.pending = Some((id, what, cursors));
-        self.fx.push(SyncEffect::Commit { id, page, deliver });
+        self.fx.push(SyncEffect::Commit { id, page });
     }
 
     fn committed(&mut self, id: u64, result: Result<(), ImError>) {
@@ -621,7 +621,7 @@ impl Sync {
             cursors: cursors.clone(),
             baseline_done: false,
         };
-        self.commit(Commit::Pushes, page, true, cursors);
+        self.commit(Commit::Pushes, page, cursors);
         true
     }
 

@@ -37,8 +37,11 @@ pub(crate) struct InFlight {
 struct Entry {
     epoch: u64,
     started: Arc<AtomicBool>,
-    seqs: HashMap<String, Vec<i64>>,
+    seqs: Arc<Rows>,
 }
+
+/// Per conversation, the seqs of a batch, sorted.
+type Rows = HashMap<String, Vec<i64>>;
 
 type Registry = (u64, HashMap<u64, Entry>);
 
@@ -76,26 +79,24 @@ pub(crate) struct Handover {
     store: Arc<Store>,
     id: u64,
     started: Arc<AtomicBool>,
-    keys: Vec<(String, i64)>,
+    seqs: Arc<Rows>,
 }
 
 impl Handover {
     /// Registers `messages` (stored rows) as in flight for session `epoch`.
     pub(crate) fn new(store: &Arc<Store>, messages: &[Message], epoch: u64) -> Handover {
-        let keys: Vec<(String, i64)> = messages
-            .iter()
-            .map(|m| (m.conversation_id.clone(), m.seq))
-            .collect();
-        let mut seqs: HashMap<String, Vec<i64>> = HashMap::new();
-        for (conv, seq) in &keys {
-            match seqs.get_mut(conv) {
-                Some(v) => v.push(*seq),
+        // One key per conversation (not per message: this runs for every batch).
+        let mut seqs = Rows::new();
+        for m in messages {
+            match seqs.get_mut(&m.conversation_id) {
+                Some(v) => v.push(m.seq),
                 None => {
-                    seqs.insert(conv.clone(), vec![*seq]);
+                    seqs.insert(m.conversation_id.clone(), vec![m.seq]);
                 }
             }
         }
         seqs.values_mut().for_each(|v| v.sort_unstable());
+        let seqs = Arc::new(seqs);
         let started = Arc::new(AtomicBool::new(false));
         let mut reg = store.in_flight.lock();
         let id = reg.0;
@@ -105,7 +106,7 @@ impl Handover {
             Entry {
                 epoch,
                 started: started.clone(),
-                seqs,
+                seqs: seqs.clone(),
             },
         );
         drop(reg);
@@ -113,7 +114,7 @@ impl Handover {
             store: store.clone(),
             id,
             started,
-            keys,
+            seqs,
         }
     }
 
@@ -123,13 +124,23 @@ impl Handover {
         self.started.store(true, Ordering::SeqCst);
     }
 
+    /// The batch's number of rows.
+    pub(crate) fn len(&self) -> usize {
+        self.seqs.values().map(Vec::len).sum()
+    }
+
     /// Records the outcome — delivered (the listener returned) or not (no listener was
     /// set) — then leaves the registry.
     pub(crate) fn record(self, delivered: bool) -> Result<(), ImError> {
+        let keys: Vec<(&str, i64)> = self
+            .seqs
+            .iter()
+            .flat_map(|(conv, seqs)| seqs.iter().map(move |s| (conv.as_str(), *s)))
+            .collect();
         if delivered {
-            self.store.mark_delivered(&self.keys)
+            self.store.mark_delivered(&keys)
         } else {
-            self.store.keep_undelivered(&self.keys)
+            self.store.keep_undelivered(&keys)
         }
         // `self` drops here, after the record.
     }

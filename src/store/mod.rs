@@ -118,6 +118,14 @@ pub(crate) struct Page {
     pub baseline_done: bool,
 }
 
+impl Page {
+    /// True when the page's messages go to the app once stored: every page but the
+    /// baseline, whose rows are stored as delivered.
+    pub fn delivers(&self) -> bool {
+        !self.delivered
+    }
+}
+
 /// How [`Store::open`] found the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OpenOutcome {
@@ -368,7 +376,7 @@ impl Store {
     /// [`Store::keep_undelivered`] are unlisted (other listed rows stay); one transaction
     /// (unknown conversations are ignored). On error none is marked. After a failed
     /// listing it marks nothing (see [`Store::keep_undelivered`]).
-    pub fn mark_delivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
+    pub fn mark_delivered<S: AsRef<str>>(&self, keys: &[(S, i64)]) -> Result<(), ImError> {
         if self
             .hold_watermarks
             .load(std::sync::atomic::Ordering::SeqCst)
@@ -379,7 +387,7 @@ impl Store {
         // Per conversation: the lowest and highest seq of the batch.
         let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
         for (id, seq) in keys {
-            let s = span.entry(id.as_str()).or_insert((*seq, *seq));
+            let s = span.entry(id.as_ref()).or_insert((*seq, *seq));
             *s = (s.0.min(*seq), s.1.max(*seq));
         }
         let mut conn = self.lock();
@@ -398,7 +406,7 @@ impl Store {
                 for (id, (lo, hi)) in &span {
                     raise_delivered(&tx, id, *hi)?;
                     if listed.query_row(params![id, lo, hi], |r| r.get::<_, bool>(0))? {
-                        for (_, seq) in keys.iter().filter(|(c, _)| c == id) {
+                        for (_, seq) in keys.iter().filter(|(c, _)| c.as_ref() == *id) {
                             unlist.execute(params![id, seq])?;
                         }
                     }
@@ -414,7 +422,7 @@ impl Store {
     /// [`Store::undelivered`] returns them (at the next login). If that fails, this store
     /// marks nothing delivered any more (its rows come again at the next login: duplicates
     /// rather than a loss).
-    pub fn keep_undelivered(&self, keys: &[(String, i64)]) -> Result<(), ImError> {
+    pub fn keep_undelivered<S: AsRef<str>>(&self, keys: &[(S, i64)]) -> Result<(), ImError> {
         let mut conn = self.lock();
         let write = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -424,7 +432,7 @@ impl Store {
                      ON CONFLICT DO NOTHING",
                 )?;
                 for (id, seq) in keys {
-                    list.execute(params![id, seq])?;
+                    list.execute(params![id.as_ref(), seq])?;
                 }
             }
             tx.commit()
@@ -547,20 +555,23 @@ impl Store {
 
     /// Rows listed by [`Store::keep_undelivered`] and not delivered since.
     pub fn listed_undelivered_count(&self) -> Result<u64, ImError> {
-        let conn = self.lock();
-        conn.prepare_cached("SELECT count(*) FROM undelivered")
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-            .map(|n| n as u64)
-            .map_err(|e| self.fail("cannot count undelivered rows", e))
+        self.count(
+            "SELECT count(*) FROM undelivered",
+            "cannot count undelivered rows",
+        )
     }
 
     /// Rows stored.
     pub fn message_count(&self) -> Result<u64, ImError> {
+        self.count("SELECT count(*) FROM messages", "cannot count messages")
+    }
+
+    fn count(&self, sql: &str, what: &str) -> Result<u64, ImError> {
         let conn = self.lock();
-        conn.prepare_cached("SELECT count(*) FROM messages")
+        conn.prepare_cached(sql)
             .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| n as u64)
-            .map_err(|e| self.fail("cannot count messages", e))
+            .map_err(|e| self.fail(what, e))
     }
 
     /// Deletes `user_id`'s store under `data_dir`: the database, its `-wal`, `-shm` and

@@ -54,6 +54,16 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The seqs [`Store::undelivered`] returns, in order.
+fn undelivered_seqs(store: &Store) -> Vec<i64> {
+    store
+        .undelivered(100)
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect()
+}
+
 fn keys(messages: &[Message]) -> Vec<(String, i64)> {
     messages
         .iter()
@@ -489,11 +499,11 @@ fn a_duplicate_is_ignored_and_keeps_the_stored_row() {
     assert_eq!(stored[1], msg("si_a_b", 1), "the first row stays");
     assert_eq!(
         keys(&store.undelivered(10).unwrap()),
-        vec![("si_a_b".into(), 1), ("si_a_b".into(), 2)]
+        vec![("si_a_b".to_string(), 1), ("si_a_b".to_string(), 2)]
     );
     // Marking row 2 delivered covers row 1 (delivery is in seq order); a duplicate of a
     // delivered row does not make it undelivered again.
-    store.mark_delivered(&[("si_a_b".into(), 2)]).unwrap();
+    store.mark_delivered(&[("si_a_b", 2)]).unwrap();
     store.commit(&page(vec![msg("si_a_b", 1)], &[])).unwrap();
     assert!(store.undelivered(10).unwrap().is_empty());
 }
@@ -508,11 +518,9 @@ fn the_delivered_watermark_never_moves_back_and_covers_only_its_conversation() {
             &[("si_a", 5), ("sg_b", 5)],
         ))
         .unwrap();
-    store
-        .mark_delivered(&[("si_a".into(), 4), ("si_a".into(), 2)])
-        .unwrap();
+    store.mark_delivered(&[("si_a", 4), ("si_a", 2)]).unwrap();
     // A late, lower mark changes nothing.
-    store.mark_delivered(&[("si_a".into(), 1)]).unwrap();
+    store.mark_delivered(&[("si_a", 1)]).unwrap();
     let left = keys(&store.undelivered(100).unwrap());
     let want: Vec<(String, i64)> = std::iter::once(("si_a".to_string(), 5))
         .chain((1..=5).map(|s| ("sg_b".to_string(), s)))
@@ -598,11 +606,7 @@ fn undelivered_rows_come_by_conversation_then_seq() {
     assert!(store.undelivered(0).unwrap().is_empty());
 
     store
-        .mark_delivered(&[
-            ("sg_b".into(), 1),
-            ("si_a".into(), 2),
-            ("nowhere".into(), 1),
-        ])
+        .mark_delivered(&[("sg_b", 1), ("si_a", 2), ("nowhere", 1)])
         .unwrap();
     // si_a 1 is covered by si_a 2 (a conversation is delivered in seq order).
     assert_eq!(
@@ -952,9 +956,7 @@ fn rows_of_a_dropped_batch_stay_undelivered_when_a_later_batch_is_marked() {
     );
     assert_eq!(store.listed_undelivered_count().unwrap(), 5);
     // Delivered later in two chunks: each unlists its own rows only.
-    store
-        .mark_delivered(&[("si_a".into(), 1), ("si_a".into(), 2)])
-        .unwrap();
+    store.mark_delivered(&[("si_a", 1), ("si_a", 2)]).unwrap();
     assert_eq!(keys(&store.undelivered(100).unwrap()).len(), 3);
     store
         .mark_delivered(&keys(&store.undelivered(100).unwrap()))
@@ -979,9 +981,7 @@ fn a_failed_listing_stops_every_later_mark() {
     assert!(store.keep_undelivered(&many).is_err());
     store.limit_pages(u32::MAX / 2).unwrap();
     // Rows 3..4 delivered later: the watermark does not move over 1..2.
-    store
-        .mark_delivered(&[("si_a".into(), 3), ("si_a".into(), 4)])
-        .unwrap();
+    store.mark_delivered(&[("si_a", 3), ("si_a", 4)]).unwrap();
     assert_eq!(keys(&store.undelivered(100).unwrap()).len(), 4);
 }
 
@@ -991,32 +991,24 @@ fn rows_handed_to_the_app_are_not_undelivered_until_their_outcome_is_recorded() 
     let store = std::sync::Arc::new(store);
     let rows: Vec<Message> = (1..=6).map(|s| msg("si_a", s)).collect();
     store.commit(&page(rows.clone(), &[])).unwrap();
-    let seqs = |store: &Store| -> Vec<i64> {
-        store
-            .undelivered(100)
-            .unwrap()
-            .iter()
-            .map(|m| m.seq)
-            .collect()
-    };
     let first = Handover::new(&store, &rows[..3], 0);
-    assert_eq!(seqs(&store), [4, 5, 6]);
+    assert_eq!(undelivered_seqs(&store), [4, 5, 6]);
     let second = Handover::new(&store, &rows[3..], 0);
-    assert!(seqs(&store).is_empty());
+    assert!(undelivered_seqs(&store).is_empty());
     // Dropped without an outcome (the batch was silenced): undelivered again.
     drop(second);
-    assert_eq!(seqs(&store), [4, 5, 6]);
+    assert_eq!(undelivered_seqs(&store), [4, 5, 6]);
     // Delivered: marked, and out of the registry.
     first.record(true).unwrap();
-    assert_eq!(seqs(&store), [4, 5, 6]);
+    assert_eq!(undelivered_seqs(&store), [4, 5, 6]);
     // Not delivered (no listener): listed, and back for the next session.
     Handover::new(&store, &rows[3..], 0).record(false).unwrap();
-    assert_eq!(seqs(&store), [4, 5, 6]);
+    assert_eq!(undelivered_seqs(&store), [4, 5, 6]);
     assert_eq!(store.listed_undelivered_count().unwrap(), 3);
     // Another conversation's rows in the same seq range are not held back.
     store.commit(&page(vec![msg("sg_g", 2)], &[])).unwrap();
     let held = Handover::new(&store, &rows[3..], 0);
-    assert_eq!(seqs(&store), [2]);
+    assert_eq!(undelivered_seqs(&store), [2]);
     drop(held);
     // A new session (epoch 3, everything below silenced): a queued batch of session 2
     // will be dropped by the hub, so its rows are undelivered; once it has passed the
@@ -1040,18 +1032,10 @@ fn a_delivered_batch_unlists_only_its_own_rows() {
         .unwrap();
     // 2..4 were dropped for want of a listener; a batch holding 1 and 5 is delivered.
     store
-        .keep_undelivered(&[("si_a".into(), 2), ("si_a".into(), 3), ("si_a".into(), 4)])
+        .keep_undelivered(&[("si_a", 2), ("si_a", 3), ("si_a", 4)])
         .unwrap();
-    store
-        .mark_delivered(&[("si_a".into(), 1), ("si_a".into(), 5)])
-        .unwrap();
-    let left: Vec<i64> = store
-        .undelivered(100)
-        .unwrap()
-        .iter()
-        .map(|m| m.seq)
-        .collect();
-    assert_eq!(left, [2, 3, 4, 6]);
+    store.mark_delivered(&[("si_a", 1), ("si_a", 5)]).unwrap();
+    assert_eq!(undelivered_seqs(&store), [2, 3, 4, 6]);
 }
 
 #[test]
@@ -1062,13 +1046,7 @@ fn a_batch_in_flight_hides_its_own_rows_only() {
     store.commit(&page(rows.clone(), &[])).unwrap();
     // A batch read from the file around rows of another batch in flight: 1 and 5.
     let _gappy = Handover::new(&store, &[rows[0].clone(), rows[4].clone()], 0);
-    let left: Vec<i64> = store
-        .undelivered(100)
-        .unwrap()
-        .iter()
-        .map(|m| m.seq)
-        .collect();
-    assert_eq!(left, [2, 3, 4]);
+    assert_eq!(undelivered_seqs(&store), [2, 3, 4]);
 }
 
 #[test]
@@ -1078,16 +1056,8 @@ fn a_row_both_listed_and_above_the_watermark_is_read_once() {
         .commit(&page((1..=3).map(|s| msg("si_a", s)).collect(), &[]))
         .unwrap();
     // Listed (its batch reached no listener) while no mark has moved the watermark.
-    store
-        .keep_undelivered(&[("si_a".into(), 2), ("si_a".into(), 3)])
-        .unwrap();
-    let seqs: Vec<i64> = store
-        .undelivered(100)
-        .unwrap()
-        .iter()
-        .map(|m| m.seq)
-        .collect();
-    assert_eq!(seqs, [1, 2, 3]);
+    store.keep_undelivered(&[("si_a", 2), ("si_a", 3)]).unwrap();
+    assert_eq!(undelivered_seqs(&store), [1, 2, 3]);
 }
 
 #[test]

@@ -102,11 +102,11 @@ fn spell_one(e: &Effect) -> String {
             Effect::Stop => "stop".into(),
             Effect::OpenStore { user_id } => format!("open store {user_id}"),
             Effect::DeliverStored { epoch } => format!("deliver stored e{epoch}"),
-            Effect::Commit { page, deliver, .. } => format!(
+            Effect::Commit { page, .. } => format!(
                 "commit deliver{:?}",
                 page.messages
                     .iter()
-                    .filter(|_| *deliver)
+                    .filter(|_| page.delivers())
                     .map(|m| m.seq)
                     .collect::<Vec<_>>()
             ),

@@ -67,11 +67,11 @@ fn spell(fx: &[SyncEffect]) -> Vec<String> {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
-            SyncEffect::Commit { id, page, deliver } => format!(
+            SyncEffect::Commit { id, page } => format!(
                 "commit#{id} store{:?} cursors{:?} deliver{:?}{}",
                 page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
                 page.cursors,
-                if *deliver {
+                if page.delivers() {
                     page.messages.iter().map(|m| m.seq).collect::<Vec<_>>()
                 } else {
                     Vec::new()
@@ -163,14 +163,10 @@ fn a_gap_is_pulled_in_pages_and_every_message_is_delivered_once_in_order() {
             id: *id,
             result: Ok(reply),
         });
-        let SyncEffect::Commit {
-            page,
-            deliver: true,
-            ..
-        } = &c[0]
-        else {
+        let SyncEffect::Commit { page, .. } = &c[0] else {
             panic!("{:?}", spell(&c))
         };
+        assert!(page.delivers());
         delivered.extend(page.messages.iter().map(|m| m.seq));
         fx = s.handle(SyncInput::Committed {
             id: id_of(&c),

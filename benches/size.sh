@@ -46,9 +46,10 @@ LD
   local linker="CARGO_TARGET_${var^^}_LINKER"
   if env "$linker=$stub/ld.sh" \
     cargo rustc -q -p imbridge --profile mobile --lib --target "$target" --crate-type cdylib -- \
-    -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384 2>"$stub/android.log"; then
+    -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384 \
+    -C link-arg=-Wl,--pack-dyn-relocs=android 2>"$stub/android.log"; then
     size=$(stat -c %s "$out/$target/mobile/libimbridge.so")
-    echo "$target cdylib (mobile profile, stripped, 16 KB pages, without NDK libunwind$headers): $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
+    echo "$target cdylib (mobile profile, stripped, 16 KB pages, packed relocations, without NDK libunwind$headers): $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
   else
     echo "$target cdylib: NOT MEASURED here (the bundled SQLite needs libc headers: $(grep -m1 -o "fatal error: [^']*'[^']*' file not found" "$stub/android.log" || tail -n 1 "$stub/android.log"))"
   fi

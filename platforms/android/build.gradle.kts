@@ -66,12 +66,15 @@ abstract class CargoNdkBuild @Inject constructor(private val exec: ExecOperation
         val out = outputDir.get().asFile
         out.deleteRecursively()
         out.mkdirs()
-        val pageFlags = "-C link-arg=-Wl,-z,max-page-size=16384"
+        // 16 KB-page aligned (Android 15+ devices), and the relative relocations packed in
+        // Android's APS2 format (read by Bionic since API 23; the NDK's clang adds RELR only
+        // from API 28): about 100 KB less per ABI (README, size table).
+        val linkFlags = "-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android"
         exec.exec {
             workingDir = workspace.get().asFile
             environment("ANDROID_NDK_HOME", ndkDirectory.get().asFile.absolutePath)
             // Only the target builds see RUSTFLAGS (cargo-ndk passes --target), not build scripts.
-            environment("RUSTFLAGS", listOfNotNull(System.getenv("RUSTFLAGS"), pageFlags).joinToString(" "))
+            environment("RUSTFLAGS", listOfNotNull(System.getenv("RUSTFLAGS"), linkFlags).joinToString(" "))
             commandLine(
                 listOf("cargo", "ndk") + abis.get().flatMap { listOf("-t", it) } +
                     listOf("--platform", apiLevel.get().toString(), "-o", out.absolutePath) +

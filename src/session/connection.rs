@@ -1,5 +1,5 @@
-//! One live gateway connection: frames in and out, heartbeat, dead-connection
-//! detection, and request/reply correlation by `msgIncr`.
+//! One live gateway connection: frames out, heartbeat pings, request/reply correlation
+//! by `msgIncr`; frames in are read and decoded by its [`Reader`] task.
 //!
 //! [`Connection::next_event`] is cancel-safe: the session task polls it in a
 //! `select!` and may drop it whenever a command arrives.
@@ -9,19 +9,20 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::{sync::oneshot, time::timeout};
+use futures_util::{stream::SplitSink, SinkExt, StreamExt};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::timeout,
+};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
+use super::reader::{Incoming, Reader};
 use crate::{
     error::{ImError, Result},
     model::Message,
     protocol::{
-        compress::Inflater,
         envelope::{Request, Response},
         ids,
-        push::decode_push,
-        req,
     },
     transport::ws::WsStream,
 };
@@ -64,28 +65,30 @@ pub(crate) struct Timing {
 }
 
 pub(crate) struct Connection {
-    ws: WsStream,
+    sink: SplitSink<WsStream, Frame>,
+    incoming: mpsc::Receiver<Incoming>,
+    _reader: Reader,
     user_id: String,
     compress: bool,
     timing: Timing,
-    last_recv: Instant,
     next_ping: Instant,
     pending: HashMap<String, (ReqKind, Instant)>,
-    inflater: Inflater,
 }
 
 impl Connection {
+    /// Takes over `ws`; its frames are read on a task of the current runtime from now on.
     pub fn new(ws: WsStream, user_id: &str, compress: bool, timing: Timing) -> Connection {
-        let now = Instant::now();
+        let (sink, stream) = ws.split();
+        let (reader, incoming) = Reader::spawn(stream, timing.dead_after);
         Connection {
-            ws,
+            sink,
+            incoming,
+            _reader: reader,
             user_id: user_id.to_owned(),
             compress,
             timing,
-            last_recv: now,
-            next_ping: now + timing.heartbeat,
+            next_ping: Instant::now() + timing.heartbeat,
             pending: HashMap::new(),
-            inflater: Inflater::new(),
         }
     }
 
@@ -121,7 +124,7 @@ impl Connection {
     }
 
     async fn send(&mut self, frame: Frame) -> std::result::Result<(), String> {
-        match timeout(self.timing.request_timeout, self.ws.send(frame)).await {
+        match timeout(self.timing.request_timeout, self.sink.send(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("write failed: {e}")),
             Err(_) => Err(format!(
@@ -131,38 +134,21 @@ impl Connection {
         }
     }
 
-    /// The next thing the session must act on. Answers server pings, sends heartbeat
-    /// pings, and declares the connection dead after `dead_after` with nothing received.
+    /// The next thing the session must act on. Sends heartbeat pings and times out
+    /// requests; the reader declares the connection dead after `dead_after` with nothing
+    /// received.
     pub async fn next_event(&mut self) -> ConnEvent {
         loop {
-            let dead_at = self.last_recv + self.timing.dead_after;
             let first_deadline = self.pending.values().map(|(_, d)| *d).min();
-            let wake = [Some(dead_at), Some(self.next_ping), first_deadline]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(dead_at);
+            let wake = first_deadline.map_or(self.next_ping, |d| d.min(self.next_ping));
             tokio::select! {
-                frame = self.ws.next() => {
-                    match frame {
-                        None => return ConnEvent::Lost("the server closed the connection".into()),
-                        Some(Err(e)) => return ConnEvent::Lost(format!("read failed: {e}")),
-                        Some(Ok(frame)) => {
-                            self.last_recv = Instant::now();
-                            if let Some(ev) = self.on_frame(frame) {
-                                return ev;
-                            }
-                        }
+                incoming = self.incoming.recv() => {
+                    if let Some(ev) = self.route(incoming) {
+                        return ev;
                     }
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {
                     let now = Instant::now();
-                    if now >= dead_at {
-                        return ConnEvent::Lost(format!(
-                            "nothing received for {} ms",
-                            self.timing.dead_after.as_millis()
-                        ));
-                    }
                     if let Some(ev) = self.take_expired(now) {
                         return ev;
                     }
@@ -176,20 +162,17 @@ impl Connection {
         }
     }
 
-    /// The next event among the frames already read from the socket, without waiting:
-    /// `None` when none is ready (timers are left to [`Connection::next_event`]).
+    /// The next event among those the reader has decoded, without waiting: `None` when
+    /// none is ready (timers are left to [`Connection::next_event`]).
     pub fn try_next_event(&mut self) -> Option<ConnEvent> {
-        use futures_util::FutureExt as _;
         loop {
-            match self.ws.next().now_or_never()? {
-                None => return Some(ConnEvent::Lost("the server closed the connection".into())),
-                Some(Err(e)) => return Some(ConnEvent::Lost(format!("read failed: {e}"))),
-                Some(Ok(frame)) => {
-                    self.last_recv = Instant::now();
-                    if let Some(ev) = self.on_frame(frame) {
-                        return Some(ev);
-                    }
-                }
+            let incoming = match self.incoming.try_recv() {
+                Ok(incoming) => Some(incoming),
+                Err(mpsc::error::TryRecvError::Empty) => return None,
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            };
+            if let Some(ev) = self.route(incoming) {
+                return Some(ev);
             }
         }
     }
@@ -210,54 +193,35 @@ impl Connection {
         })
     }
 
-    fn on_frame(&mut self, frame: Frame) -> Option<ConnEvent> {
-        match frame {
-            Frame::Binary(bytes) => self.on_binary(&bytes),
-            Frame::Close(_) => Some(ConnEvent::Lost("the server closed the connection".into())),
-            // Server pings are answered by tungstenite (queued, flushed on the next
-            // read); pongs to our pings only refresh last_recv; text frames carry only
-            // heartbeat pongs or status frames we did not ask for.
-            Frame::Text(_) | Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => None,
+    /// The event for what the reader handed over (`None`: the reader is gone, which it
+    /// only is after a `Lost` it sent, or a reply no request waits for: no event).
+    fn route(&mut self, incoming: Option<Incoming>) -> Option<ConnEvent> {
+        match incoming {
+            None => Some(ConnEvent::Lost("the connection's reader stopped".into())),
+            Some(Incoming::Messages(messages)) => Some(ConnEvent::Messages(messages)),
+            Some(Incoming::Kicked) => Some(ConnEvent::Kicked),
+            Some(Incoming::Lost(why)) => Some(ConnEvent::Lost(why)),
+            Some(Incoming::Response(resp)) => self.on_reply(resp),
         }
     }
 
-    fn on_binary(&mut self, bytes: &[u8]) -> Option<ConnEvent> {
-        let resp = match Response::decode_with(bytes, &mut self.inflater) {
-            Ok(r) => r,
-            Err(e) => {
-                return Some(ConnEvent::Lost(format!(
-                    "protocol violation: {}",
-                    ImError::from(e)
-                )))
-            }
+    fn on_reply(&mut self, resp: Response) -> Option<ConnEvent> {
+        let Some((kind, _)) = self.pending.remove(&resp.msg_incr) else {
+            log::debug!(
+                "ignoring frame reqIdentifier={} msgIncr={:?} (no request waits for it)",
+                resp.req_identifier,
+                resp.msg_incr
+            );
+            return None;
         };
-        match resp.req_identifier {
-            req::PUSH_MSG => match decode_push(&resp.data) {
-                Ok(msgs) => Some(ConnEvent::Messages(msgs)),
-                Err(e) => Some(ConnEvent::Lost(format!(
-                    "protocol violation: undecodable 2001 payload: {e}"
-                ))),
-            },
-            req::KICK_ONLINE => Some(ConnEvent::Kicked),
-            _ => {
-                let Some((kind, _)) = self.pending.remove(&resp.msg_incr) else {
-                    log::debug!(
-                        "ignoring frame reqIdentifier={} msgIncr={:?} (no request waits for it)",
-                        resp.req_identifier,
-                        resp.msg_incr
-                    );
-                    return None;
-                };
-                let result = if resp.err_code == 0 {
-                    Ok(resp.data)
-                } else {
-                    Err(ImError::from_server(
-                        resp.err_code,
-                        crate::protocol::describe(resp.err_code, &resp.err_msg, ""),
-                    ))
-                };
-                Some(ConnEvent::Reply { kind, result })
-            }
-        }
+        let result = if resp.err_code == 0 {
+            Ok(resp.data)
+        } else {
+            Err(ImError::from_server(
+                resp.err_code,
+                crate::protocol::describe(resp.err_code, &resp.err_msg, ""),
+            ))
+        };
+        Some(ConnEvent::Reply { kind, result })
     }
 }

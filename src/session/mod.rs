@@ -10,6 +10,7 @@ mod command;
 mod connection;
 pub(crate) mod events;
 mod machine;
+mod reader;
 mod runner;
 pub(crate) mod state;
 mod stores;

@@ -166,6 +166,8 @@ struct Probe {
     syncs: AtomicU64,
     connects: AtomicU64,
     failed_connects: AtomicU64,
+    /// The first message since [`Probe::first_message`] was last cleared.
+    first_message: Mutex<Option<Instant>>,
     last_message: Mutex<Option<Instant>>,
     last_connect: Mutex<Option<Instant>>,
     notify: Notify,
@@ -179,6 +181,7 @@ impl Probe {
             syncs: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             failed_connects: AtomicU64::new(0),
+            first_message: Mutex::new(None),
             last_message: Mutex::new(None),
             last_connect: Mutex::new(None),
             notify: Notify::new(),
@@ -202,7 +205,9 @@ impl ImListener for Probe {
                 self.messages
                     .fetch_add(messages.len() as u64, Ordering::SeqCst);
                 self.batches.fetch_add(1, Ordering::SeqCst);
-                *self.last_message.lock().unwrap() = Some(Instant::now());
+                let now = Instant::now();
+                self.first_message.lock().unwrap().get_or_insert(now);
+                *self.last_message.lock().unwrap() = Some(now);
             }
             ImEvent::SyncFinished => {
                 self.syncs.fetch_add(1, Ordering::SeqCst);
@@ -400,12 +405,20 @@ async fn bench_push(out: &mut BTreeMap<String, Value>) {
             let before = p.messages.load(Ordering::SeqCst);
             let batches_before = p.batches.load(Ordering::SeqCst);
             let stored_before = m.test_stored_messages().unwrap();
+            *p.first_message.lock().unwrap() = None;
             let t = Instant::now();
+            let cpu0 = cpu_seconds();
             let body = json!({"userID": user, "fromUserID": format!("pusher{batch}"),
                               "count": COUNT, "batch": batch});
             g.call("/dev/send_burst", body).await;
-            let queued = Instant::now();
-            let cpu0 = cpu_seconds();
+            // The gateway starts sending as it answers: the window opens at the answer or
+            // at the first batch delivered, whichever comes first.
+            let answered = Instant::now();
+            let queued = p
+                .first_message
+                .lock()
+                .unwrap()
+                .map_or(answered, |f| f.min(answered));
             p.until("the pushes", WAIT, |p| {
                 p.messages.load(Ordering::SeqCst) >= before + COUNT
             })
@@ -425,7 +438,7 @@ async fn bench_push(out: &mut BTreeMap<String, Value>) {
                 "push ({label}) batch={batch:<3} {COUNT} stored pushes → listener in {:.3} s = {rate:.0} msg/s in {batches} listener batches; client CPU {cpu_us:.2} µs/msg = {:.0} msg/s per core (gateway storing + encoding them first: {:.0} ms)",
                 dt,
                 1e6 / cpu_us,
-                (queued - t).as_secs_f64() * 1e3
+                (answered - t).as_secs_f64() * 1e3
             );
             out.insert(
                 format!("push_{label}_batch{batch}"),

@@ -39,7 +39,7 @@ use crate::{
 pub(crate) const MAX_MERGED: usize = 500;
 
 /// Events decoded ahead of the session, at most.
-const CHANNEL: usize = 8;
+const CHANNEL: usize = 2;
 
 /// What the reader hands to the connection.
 #[derive(Debug)]

@@ -25,11 +25,15 @@ fun main() = runBlocking {
     val user = gateway.newUser("kbench")
     val token = gateway.userToken(user)
     val received = AtomicLong()
+    val firstNanos = AtomicLong() // the first batch since it was cleared
     initLogging(LogLevel.WARN)
     val manager = ImManager(ImConfig(apiAddr = gateway.apiAddr, wsAddr = gateway.wsAddr, platform = Platform.ANDROID))
     manager.setListener(object : ImListener {
         override fun onEvent(event: ImEvent) {
-            if (event is ImEvent.Messages) received.addAndGet(event.messages.size.toLong())
+            if (event is ImEvent.Messages) {
+                firstNanos.compareAndSet(0L, System.nanoTime())
+                received.addAndGet(event.messages.size.toLong())
+            }
         }
     })
 
@@ -52,10 +56,13 @@ fun main() = runBlocking {
     val rates = mutableListOf<String>()
     for ((count, batch) in listOf(200_000 to 1, 200_000 to 100)) {
         received.set(0)
+        firstNanos.set(0L)
         val total = count.toLong()
-        // Timed from the answer: by then the gateway has stored and encoded all of them.
+        // Timed from the answer (by then the gateway has stored and encoded all of them) or
+        // from the first batch, if that came first: the gateway starts sending as it answers.
         gateway.call("/dev/send_burst", """{"userID":"$user","fromUserID":"kpusher$batch","count":$count,"batch":$batch}""")
-        val t = System.nanoTime()
+        val answered = System.nanoTime()
+        val t = firstNanos.get().let { if (it != 0L && it < answered) it else answered }
         val deadline = System.nanoTime() + 120_000_000_000L
         while (received.get() < total && System.nanoTime() < deadline) Thread.sleep(1)
         if (received.get() < total) error("only ${received.get()} of $total pushes arrived")

@@ -1,5 +1,6 @@
-//! One live gateway connection: frames out, heartbeat pings, request/reply correlation
-//! by `msgIncr`; frames in are read and decoded by its [`Reader`] task.
+//! One live gateway connection: frames out, heartbeat pings, dead-connection detection,
+//! request/reply correlation by `msgIncr`; frames in are read and decoded by its
+//! [`Reader`] task.
 //!
 //! [`Connection::next_event`] is cancel-safe: the session task polls it in a
 //! `select!` and may drop it whenever a command arrives.
@@ -16,7 +17,7 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-use super::reader::{Incoming, Reader};
+use super::reader::{Heard, Incoming, Reader};
 use crate::{
     error::{ImError, Result},
     model::Message,
@@ -67,6 +68,7 @@ pub(crate) struct Timing {
 pub(crate) struct Connection {
     sink: SplitSink<WsStream, Frame>,
     incoming: mpsc::Receiver<Incoming>,
+    heard: Heard,
     _reader: Reader,
     user_id: String,
     compress: bool,
@@ -79,10 +81,11 @@ impl Connection {
     /// Takes over `ws`; its frames are read on a task of the current runtime from now on.
     pub fn new(ws: WsStream, user_id: &str, compress: bool, timing: Timing) -> Connection {
         let (sink, stream) = ws.split();
-        let (reader, incoming) = Reader::spawn(stream, timing.dead_after);
+        let (reader, incoming, heard) = Reader::spawn(stream);
         Connection {
             sink,
             incoming,
+            heard,
             _reader: reader,
             user_id: user_id.to_owned(),
             compress,
@@ -134,14 +137,20 @@ impl Connection {
         }
     }
 
-    /// The next thing the session must act on. Sends heartbeat pings and times out
-    /// requests; the reader declares the connection dead after `dead_after` with nothing
-    /// received.
+    /// The next thing the session must act on. Sends heartbeat pings, times out
+    /// requests, and declares the connection dead after `dead_after` with nothing
+    /// received (events already decoded are taken first).
     pub async fn next_event(&mut self) -> ConnEvent {
         loop {
+            let dead_at = self.heard.last() + self.timing.dead_after;
             let first_deadline = self.pending.values().map(|(_, d)| *d).min();
-            let wake = first_deadline.map_or(self.next_ping, |d| d.min(self.next_ping));
+            let wake = [Some(dead_at), Some(self.next_ping), first_deadline]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(dead_at);
             tokio::select! {
+                biased;
                 incoming = self.incoming.recv() => {
                     if let Some(ev) = self.route(incoming) {
                         return ev;
@@ -149,6 +158,12 @@ impl Connection {
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {
                     let now = Instant::now();
+                    if now >= self.heard.last() + self.timing.dead_after {
+                        return ConnEvent::Lost(format!(
+                            "nothing received for {} ms",
+                            self.timing.dead_after.as_millis()
+                        ));
+                    }
                     if let Some(ev) = self.take_expired(now) {
                         return ev;
                     }

@@ -9,21 +9,28 @@
 //!   more), so a busy session still takes a burst in large batches, and what the reader
 //!   holds is bounded (`CHANNEL` + 2 events, each one frame or at most `MAX_MERGED`
 //!   messages and one frame);
-//! - nothing received for `dead_after` while reading ⇒ a `Lost` event, the last one
-//!   (pings, pongs and text frames count as received; the reader does not read while
-//!   it waits for the session to take an event it cannot merge into, and then no time
-//!   counts);
+//! - every frame received (pings, pongs and text frames too) is recorded in [`Heard`],
+//!   from which the connection declares the path dead; the reader holds no timer of its
+//!   own, so an idle connection has one timer, not two (each far timer costs the runtime
+//!   wake-ups to move it down its wheel);
+//! - a read error, the server's close or an undecodable frame is a `Lost` event, the
+//!   last one;
 //! - dropping the [`Reader`] stops the task; events it had not handed over are dropped
 //!   with it, uncommitted, so the next sync pulls them again (as it would frames left in
 //!   the socket).
 
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use futures_util::{stream::SplitStream, Stream, StreamExt};
 use tokio::{
     sync::mpsc::{self, error::TrySendError},
     task::JoinHandle,
-    time::timeout,
 };
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as Frame};
 
@@ -65,21 +72,48 @@ impl Drop for Reader {
 
 impl Reader {
     /// Starts reading `stream` on the current runtime.
-    pub fn spawn(
-        stream: SplitStream<WsStream>,
-        dead_after: Duration,
-    ) -> (Reader, mpsc::Receiver<Incoming>) {
+    pub fn spawn(stream: SplitStream<WsStream>) -> (Reader, mpsc::Receiver<Incoming>, Heard) {
         let (tx, rx) = mpsc::channel(CHANNEL);
-        (Reader(tokio::spawn(run(stream, dead_after, tx))), rx)
+        let heard = Heard::new();
+        let task = tokio::spawn(run(stream, heard.clone(), tx));
+        (Reader(task), rx, heard)
     }
 }
 
-async fn run<S>(mut stream: S, dead_after: Duration, tx: mpsc::Sender<Incoming>)
+/// When the reader last received a frame (millisecond resolution; at first, when it
+/// started). On tokio's clock, so that tests with paused time see it move.
+#[derive(Clone)]
+pub(crate) struct Heard {
+    start: tokio::time::Instant,
+    since_start_ms: Arc<AtomicU64>,
+}
+
+impl Heard {
+    fn new() -> Heard {
+        Heard {
+            start: tokio::time::Instant::now(),
+            since_start_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn now(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.since_start_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The last time a frame was received.
+    pub fn last(&self) -> Instant {
+        let since_start = Duration::from_millis(self.since_start_ms.load(Ordering::Relaxed));
+        (self.start + since_start).into_std()
+    }
+}
+
+async fn run<S>(mut stream: S, heard: Heard, tx: mpsc::Sender<Incoming>)
 where
     S: Stream<Item = Result<Frame, WsError>> + Unpin,
 {
     let mut inflater = Inflater::new();
-    let mut next = Some(read_event(&mut stream, &mut inflater, dead_after).await);
+    let mut next = Some(read_event(&mut stream, &mut inflater, &heard).await);
     while let Some(mut event) = next.take() {
         // Hand `event` over; while the channel is full, merge the pushes that keep
         // arriving into it, and stop reading at the first other event (kept for after).
@@ -100,7 +134,7 @@ where
                             Ok(permit) => permit,
                             Err(_) => return,
                         },
-                        more = read_event(&mut stream, &mut inflater, dead_after) => {
+                        more = read_event(&mut stream, &mut inflater, &heard) => {
                             match (&mut event, more) {
                                 (Incoming::Messages(batch), Incoming::Messages(more)) => {
                                     batch.extend(more)
@@ -120,7 +154,7 @@ where
             break;
         }
         if next.is_none() {
-            next = Some(read_event(&mut stream, &mut inflater, dead_after).await);
+            next = Some(read_event(&mut stream, &mut inflater, &heard).await);
         }
     }
 }
@@ -131,23 +165,18 @@ fn mergeable(event: &Incoming) -> bool {
 }
 
 /// The next event among the frames read (pings, pongs and text frames yield none but
-/// count as received). Cancel-safe: a frame is decoded in the poll that reads it.
-async fn read_event<S>(stream: &mut S, inflater: &mut Inflater, dead_after: Duration) -> Incoming
+/// are heard). Cancel-safe: a frame is decoded in the poll that reads it.
+async fn read_event<S>(stream: &mut S, inflater: &mut Inflater, heard: &Heard) -> Incoming
 where
     S: Stream<Item = Result<Frame, WsError>> + Unpin,
 {
     loop {
-        let frame = match timeout(dead_after, stream.next()).await {
-            Err(_) => {
-                return Incoming::Lost(format!(
-                    "nothing received for {} ms",
-                    dead_after.as_millis()
-                ))
-            }
-            Ok(None) => return Incoming::Lost("the server closed the connection".into()),
-            Ok(Some(Err(e))) => return Incoming::Lost(format!("read failed: {e}")),
-            Ok(Some(Ok(frame))) => frame,
+        let frame = match stream.next().await {
+            None => return Incoming::Lost("the server closed the connection".into()),
+            Some(Err(e)) => return Incoming::Lost(format!("read failed: {e}")),
+            Some(Ok(frame)) => frame,
         };
+        heard.now();
         match frame {
             Frame::Binary(bytes) => return decode(&bytes, inflater),
             Frame::Close(_) => return Incoming::Lost("the server closed the connection".into()),
@@ -179,12 +208,14 @@ fn decode(bytes: &[u8], inflater: &mut Inflater) -> Incoming {
 mod tests {
     use base64::{engine::general_purpose::STANDARD, Engine};
     use prost::Message as _;
-    use tokio::time::Instant;
+    use tokio::time::timeout;
 
     use super::*;
     use crate::protocol::pb::{MsgData, PullMsgs, PushMessages};
 
     const WAIT: Duration = Duration::from_secs(5);
+
+    type Feed = mpsc::Sender<Result<Frame, WsError>>;
 
     fn envelope(req_identifier: i32, data: &[u8]) -> Frame {
         let data = STANDARD.encode(data);
@@ -219,18 +250,14 @@ mod tests {
     }
 
     /// A reader on frames fed one at a time: a send returns once the reader has taken
-    /// the frame before it.
-    fn reader(
-        dead_after: Duration,
-    ) -> (
-        mpsc::Sender<Result<Frame, WsError>>,
-        mpsc::Receiver<Incoming>,
-        JoinHandle<()>,
-    ) {
+    /// the frame before it (and, on the test's one thread, has handled it).
+    fn reader() -> (Feed, mpsc::Receiver<Incoming>, Heard, JoinHandle<()>) {
         let (feed, mut frames) = mpsc::channel(1);
         let stream = futures_util::stream::poll_fn(move |cx| frames.poll_recv(cx));
         let (tx, rx) = mpsc::channel(CHANNEL);
-        (feed, rx, tokio::spawn(run(stream, dead_after, tx)))
+        let heard = Heard::new();
+        let task = tokio::spawn(run(stream, heard.clone(), tx));
+        (feed, rx, heard, task)
     }
 
     async fn next(rx: &mut mpsc::Receiver<Incoming>) -> Incoming {
@@ -249,7 +276,7 @@ mod tests {
 
     #[tokio::test]
     async fn pushes_that_meet_a_full_channel_are_merged_in_order_and_other_events_wait() {
-        let (feed, mut rx, _task) = reader(WAIT);
+        let (feed, mut rx, _heard, _task) = reader();
         // CHANNEL pushes fill the channel; the next one waits, and the 50 after it are
         // merged into it; the kick cannot be, so it is held and reading stops.
         let fed = async {
@@ -293,28 +320,24 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn nothing_received_for_dead_after_is_the_last_event_and_pongs_count() {
-        let dead_after = Duration::from_millis(100);
-        let (feed, mut rx, task) = reader(dead_after);
-        let start = Instant::now();
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        feed.send(Ok(Frame::Pong(Vec::new().into()))).await.unwrap();
-        match next(&mut rx).await {
-            Incoming::Lost(why) => assert_eq!(why, "nothing received for 100 ms"),
-            other => panic!("expected Lost, got {other:?}"),
+    async fn every_frame_is_heard_pongs_and_text_included() {
+        let (feed, _rx, heard, _task) = reader();
+        let start = heard.last();
+        for (at_ms, frame) in [
+            (60, Frame::Pong(Vec::new().into())),
+            (130, Frame::Text("pong".into())),
+            (200, push(1)),
+        ] {
+            tokio::time::sleep_until((start + Duration::from_millis(at_ms)).into()).await;
+            feed.send(Ok(frame)).await.unwrap();
+            drop(feed.reserve().await.unwrap()); // taken and handled
+            assert_eq!(heard.last() - start, Duration::from_millis(at_ms));
         }
-        assert!(
-            start.elapsed() >= Duration::from_millis(160),
-            "{:?}",
-            start.elapsed()
-        );
-        assert!(rx.recv().await.is_none(), "nothing after Lost");
-        timeout(WAIT, task).await.unwrap().unwrap();
     }
 
     #[tokio::test]
     async fn a_bad_frame_is_a_protocol_violation_and_dropping_the_reader_stops_it() {
-        let (feed, mut rx, _task) = reader(WAIT);
+        let (feed, mut rx, _heard, _task) = reader();
         feed.send(Ok(Frame::Binary(b"not json".to_vec().into())))
             .await
             .unwrap();
@@ -322,7 +345,7 @@ mod tests {
             Incoming::Lost(why) => assert!(why.starts_with("protocol violation"), "{why}"),
             other => panic!("expected Lost, got {other:?}"),
         }
-        let (feed, _rx, task) = reader(WAIT);
+        let (feed, _rx, _heard, task) = reader();
         drop(Reader(task));
         timeout(WAIT, feed.closed())
             .await

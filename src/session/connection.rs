@@ -137,11 +137,20 @@ impl Connection {
         }
     }
 
-    /// The next thing the session must act on. Sends heartbeat pings, times out
-    /// requests, and declares the connection dead after `dead_after` with nothing
-    /// received (events already decoded are taken first).
+    /// The next thing the session must act on. Sends heartbeat pings (also during a
+    /// burst), times out requests, and declares the connection dead after `dead_after`
+    /// with nothing received; events already decoded are taken before a request times
+    /// out or the connection is declared dead (a reply queued behind pushes is a reply).
     pub async fn next_event(&mut self) -> ConnEvent {
         loop {
+            // A due heartbeat goes out even while decoded events keep coming (the select
+            // below takes them first): a server that reads only the client's frames as a
+            // sign of life would otherwise drop a connection busy with a long burst.
+            if Instant::now() >= self.next_ping {
+                if let Err(e) = self.ping().await {
+                    return ConnEvent::Lost(e);
+                }
+            }
             let dead_at = self.heard.last() + self.timing.dead_after;
             let first_deadline = self.pending.values().map(|(_, d)| *d).min();
             let wake = [Some(dead_at), Some(self.next_ping), first_deadline]
@@ -238,5 +247,62 @@ impl Connection {
             ))
         };
         Some(ConnEvent::Reply { kind, result })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::{tungstenite::protocol::Role, WebSocketStream};
+
+    use super::*;
+    use crate::session::reader::tests::push;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn heartbeats_go_out_while_a_burst_keeps_the_session_busy() {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let client: Box<dyn crate::transport::net::Io> = Box::new(client);
+        let ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+        let (mut to_client, mut from_client) = server.split();
+        let timing = Timing {
+            heartbeat: Duration::from_millis(50),
+            dead_after: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        };
+        let mut conn = Connection::new(ws, "alice", false, timing);
+        // The server floods pushes until it sees the client's ping.
+        let (pinged_tx, mut pinged) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = from_client.next().await {
+                if matches!(frame, Frame::Ping(_)) {
+                    let _ = pinged_tx.send(true);
+                    return;
+                }
+            }
+        });
+        let flood_pinged = pinged.clone();
+        tokio::spawn(async move {
+            let mut seq = 0;
+            while !*flood_pinged.borrow() {
+                seq += 1;
+                if to_client.send(push(seq)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        // The session takes 5 ms an event (its commit), so decoded events are always
+        // waiting when it asks for the next one.
+        let start = Instant::now();
+        while !*pinged.borrow_and_update() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no heartbeat during the burst"
+            );
+            match conn.next_event().await {
+                ConnEvent::Messages(_) => std::thread::sleep(Duration::from_millis(5)),
+                other => panic!("expected pushes, got {other:?}"),
+            }
+        }
     }
 }

@@ -41,8 +41,8 @@ use crate::{
     transport::ws::WsStream,
 };
 
-/// The most messages one merged push batch holds (the session's store transaction and
-/// listener batch size for a burst).
+/// A merged push batch takes no more frames once it holds this many messages (the
+/// session's own coalescing of events has the same bound).
 pub(crate) const MAX_MERGED: usize = 500;
 
 /// Events decoded ahead of the session, at most.
@@ -205,7 +205,7 @@ fn decode(bytes: &[u8], inflater: &mut Inflater) -> Incoming {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use base64::{engine::general_purpose::STANDARD, Engine};
     use prost::Message as _;
     use tokio::time::timeout;
@@ -228,7 +228,8 @@ mod tests {
         )
     }
 
-    fn push(seq: i64) -> Frame {
+    /// A 2001 frame of one message with `seq`.
+    pub(in crate::session) fn push(seq: i64) -> Frame {
         let mut push = PushMessages::default();
         let msg = MsgData {
             send_id: "bob".into(),
@@ -291,8 +292,15 @@ mod tests {
         timeout(WAIT, fed)
             .await
             .expect("the reader reads on while the channel is full");
+        // Reading has stopped: a push fed now stays unread while the kick waits (were it
+        // read, it would be merged ahead of the kick).
+        feed.try_send(Ok(push(100))).unwrap();
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(feed.capacity(), 0, "the reader read on past a held event");
         let rest = tokio::spawn(async move {
-            for seq in 100..105 {
+            for seq in 101..105 {
                 feed.send(Ok(push(seq))).await.unwrap();
             }
         });

@@ -153,11 +153,8 @@ impl Connection {
             }
             let dead_at = self.heard.last() + self.timing.dead_after;
             let first_deadline = self.pending.values().map(|(_, d)| *d).min();
-            let wake = [Some(dead_at), Some(self.next_ping), first_deadline]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(dead_at);
+            let wake = dead_at.min(self.next_ping);
+            let wake = first_deadline.map_or(wake, |d| d.min(wake));
             tokio::select! {
                 biased;
                 incoming = self.incoming.recv() => {
@@ -176,11 +173,7 @@ impl Connection {
                     if let Some(ev) = self.take_expired(now) {
                         return ev;
                     }
-                    if now >= self.next_ping {
-                        if let Err(e) = self.ping().await {
-                            return ConnEvent::Lost(e);
-                        }
-                    }
+                    // A due heartbeat: sent at the top of the loop.
                 }
             }
         }

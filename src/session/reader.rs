@@ -41,8 +41,9 @@ use crate::{
     transport::ws::WsStream,
 };
 
-/// A merged push batch takes no more frames once it holds this many messages (the
-/// session's own coalescing of events has the same bound).
+/// A push batch takes no more frames once it holds this many messages: the reader's
+/// merging here, and the session's coalescing of the events it takes together (one
+/// store transaction and one listener batch each).
 pub(crate) const MAX_MERGED: usize = 500;
 
 /// Events decoded ahead of the session, at most.
@@ -96,7 +97,7 @@ impl Heard {
         }
     }
 
-    fn now(&self) {
+    fn record(&self) {
         let ms = self.start.elapsed().as_millis() as u64;
         self.since_start_ms.store(ms, Ordering::Relaxed);
     }
@@ -176,7 +177,7 @@ where
             Some(Err(e)) => return Incoming::Lost(format!("read failed: {e}")),
             Some(Ok(frame)) => frame,
         };
-        heard.now();
+        heard.record();
         match frame {
             Frame::Binary(bytes) => return decode(&bytes, inflater),
             Frame::Close(_) => return Incoming::Lost("the server closed the connection".into()),

@@ -15,6 +15,7 @@ use super::{
     connection::{ConnEvent, Connection, ReqKind, Timing},
     events::{EventHub, ImEvent, Receipt},
     machine::{Effect, Input, LogoutRequest, Machine},
+    reader::MAX_MERGED,
     state::{SessionState, StateCell},
     stores::{self, store_of, StoreSlot},
     sync::{Pulled, SyncEffect, SyncInput},
@@ -41,10 +42,6 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Stored messages delivered per batch at login.
 const STORED_BATCH: usize = 500;
-
-/// Pushes already read from the socket are taken together, up to this many messages:
-/// one store transaction and one listener batch instead of one per 2001 frame.
-const MAX_COALESCED: usize = 500;
 
 /// How a dial ended.
 enum Dialed {
@@ -157,7 +154,7 @@ impl Runner {
         let Link::Up(conn) = &mut self.link else {
             return;
         };
-        while messages.len() < MAX_COALESCED {
+        while messages.len() < MAX_MERGED {
             match conn.try_next_event() {
                 None => return,
                 Some(ConnEvent::Messages(more)) => messages.extend(more),

@@ -6,7 +6,7 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
 
-use super::compress::{gzip, is_gzip, InflateError, Inflater, MAX_INFLATED_BYTES};
+use super::compress::{gunzip, gzip, is_gzip, InflateError, MAX_INFLATED_BYTES};
 use crate::error::{codes, ImError};
 
 /// One client → server request.
@@ -104,21 +104,14 @@ impl Response {
     /// Reads one binary frame. A gzip member is recognised by its magic number, so
     /// a server that does not compress replies still works on a compressed connection.
     pub fn decode(frame: &[u8]) -> Result<Response, DecodeError> {
-        Self::decode_with(frame, &mut Inflater::new())
-    }
-
-    /// [`Self::decode`] with the connection's own [`Inflater`].
-    pub fn decode_with(frame: &[u8], inflater: &mut Inflater) -> Result<Response, DecodeError> {
         let inflated;
         let json = if is_gzip(frame) {
-            inflated = inflater
-                .inflate(frame, MAX_INFLATED_BYTES)
-                .map_err(|e| match e {
-                    InflateError::Corrupt(d) => DecodeError::Decompression(d),
-                    InflateError::TooLarge => DecodeError::Decompression(format!(
-                        "frame inflates past {MAX_INFLATED_BYTES} bytes"
-                    )),
-                })?;
+            inflated = gunzip(frame, MAX_INFLATED_BYTES).map_err(|e| match e {
+                InflateError::Corrupt(d) => DecodeError::Decompression(d),
+                InflateError::TooLarge => DecodeError::Decompression(format!(
+                    "frame inflates past {MAX_INFLATED_BYTES} bytes"
+                )),
+            })?;
             &inflated[..]
         } else {
             frame

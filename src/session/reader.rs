@@ -37,7 +37,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as Frame};
 use crate::{
     error::ImError,
     model::Message,
-    protocol::{compress::Inflater, envelope::Response, push::decode_push, req},
+    protocol::{envelope::Response, push::decode_push, req},
     transport::ws::WsStream,
 };
 
@@ -113,8 +113,7 @@ async fn run<S>(mut stream: S, heard: Heard, tx: mpsc::Sender<Incoming>)
 where
     S: Stream<Item = Result<Frame, WsError>> + Unpin,
 {
-    let mut inflater = Inflater::new();
-    let mut next = Some(read_event(&mut stream, &mut inflater, &heard).await);
+    let mut next = Some(read_event(&mut stream, &heard).await);
     while let Some(mut event) = next.take() {
         // Hand `event` over; while the channel is full, merge the pushes that keep
         // arriving into it, and stop reading at the first other event (kept for after).
@@ -135,7 +134,7 @@ where
                             Ok(permit) => permit,
                             Err(_) => return,
                         },
-                        more = read_event(&mut stream, &mut inflater, &heard) => {
+                        more = read_event(&mut stream, &heard) => {
                             match (&mut event, more) {
                                 (Incoming::Messages(batch), Incoming::Messages(more)) => {
                                     batch.extend(more)
@@ -155,7 +154,7 @@ where
             break;
         }
         if next.is_none() {
-            next = Some(read_event(&mut stream, &mut inflater, &heard).await);
+            next = Some(read_event(&mut stream, &heard).await);
         }
     }
 }
@@ -167,7 +166,7 @@ fn mergeable(event: &Incoming) -> bool {
 
 /// The next event among the frames read (pings, pongs and text frames yield none but
 /// are heard). Cancel-safe: a frame is decoded in the poll that reads it.
-async fn read_event<S>(stream: &mut S, inflater: &mut Inflater, heard: &Heard) -> Incoming
+async fn read_event<S>(stream: &mut S, heard: &Heard) -> Incoming
 where
     S: Stream<Item = Result<Frame, WsError>> + Unpin,
 {
@@ -179,7 +178,7 @@ where
         };
         heard.record();
         match frame {
-            Frame::Binary(bytes) => return decode(&bytes, inflater),
+            Frame::Binary(bytes) => return decode(&bytes),
             Frame::Close(_) => return Incoming::Lost("the server closed the connection".into()),
             // Server pings are answered by tungstenite (queued, flushed by the reads that
             // follow); pongs to our pings only show the path is alive; text frames carry
@@ -190,8 +189,8 @@ where
 }
 
 /// One binary frame's event.
-fn decode(bytes: &[u8], inflater: &mut Inflater) -> Incoming {
-    let resp = match Response::decode_with(bytes, inflater) {
+fn decode(bytes: &[u8]) -> Incoming {
+    let resp = match Response::decode(bytes) {
         Ok(resp) => resp,
         Err(e) => return Incoming::Lost(format!("protocol violation: {}", ImError::from(e))),
     };

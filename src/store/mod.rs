@@ -158,8 +158,8 @@ impl Store {
             return Err(ImError::invalid("the user ID is empty"));
         }
         let Some(data_dir) = data_dir else {
-            let mut conn = Connection::open_in_memory()
-                .map_err(|e| storage("in-memory store", "cannot open", e))?;
+            let mut conn =
+                open_in_memory().map_err(|e| storage("in-memory store", "cannot open", e))?;
             schema::migrate(&mut conn, 0, MIGRATIONS)
                 .map_err(|e| storage("in-memory store", "cannot create the schema", e))?;
             conn.set_prepared_statement_cache_capacity(32);
@@ -684,6 +684,35 @@ enum Failure {
 }
 
 /// Opens `path` as a store at the current schema; `Ok((conn, created))`.
+/// SQLite's lookaside (the connection's pool for small allocations) of an in-memory
+/// store, as (slot size, slots): 9,600 bytes, which SQLite splits into 6 slots of 1,200
+/// bytes and 18 of 128, instead of the default 48,000. In-memory stores are what a
+/// process runs many of (load tests, tests): in a heap profile of 1,000 sessions the
+/// default lookaside was 48 KiB of each session's ~240 KiB. A file store keeps the
+/// default; an app has one.
+pub(crate) const IN_MEMORY_LOOKASIDE: (i32, i32) = (1200, 8);
+
+fn open_in_memory() -> rusqlite::Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    let (size, slots) = IN_MEMORY_LOOKASIDE;
+    // SAFETY: `conn` is open and used on this thread only; a null buffer makes SQLite
+    // allocate the slots itself; no statement has run yet, as the option requires (it
+    // answers SQLITE_BUSY otherwise and the default stays, which is only more memory).
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_config(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBCONFIG_LOOKASIDE,
+            std::ptr::null_mut::<std::ffi::c_void>(),
+            size,
+            slots,
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        log::debug!("store: the in-memory store keeps SQLite's default lookaside (code {rc})");
+    }
+    Ok(conn)
+}
+
 fn try_open(path: &Path) -> Result<(Connection, bool), Failure> {
     let fatal = |what: &str, e: &dyn std::fmt::Display| Failure::Fatal(storage(path, what, e));
     let existed = match std::fs::metadata(path) {

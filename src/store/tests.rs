@@ -128,6 +128,49 @@ fn in_memory_stores_work_and_are_never_shared() {
     assert_eq!(a.undelivered(10).unwrap().len(), 1);
 }
 
+/// SQLite's count of lookaside slots in use: (now, most ever).
+fn lookaside_used(conn: &rusqlite::Connection) -> (i32, i32) {
+    let (mut now, mut most) = (0, 0);
+    // SAFETY: the handle is the open connection's, held under its store's lock.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_LOOKASIDE_USED,
+            &mut now,
+            &mut most,
+            0,
+        )
+    };
+    assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+    (now, most)
+}
+
+#[test]
+fn an_in_memory_store_has_a_small_lookaside_and_a_file_store_the_default() {
+    let (mem, _) = Store::open(None, "alice").unwrap();
+    mem.commit(&page(
+        (1..=50).map(|s| msg("si_a_b", s)).collect(),
+        &[("si_a_b", 50)],
+    ))
+    .unwrap();
+    assert_eq!(mem.messages("si_a_b", None, 50).unwrap().len(), 50);
+    // 9,600 bytes: 6 slots of 1,200 and 18 of 128 (SQLite's split).
+    let (_, most) = lookaside_used(&mem.conn.lock().unwrap());
+    assert!((1..=24).contains(&most), "{most} slots used at most");
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = open(dir.path(), "alice");
+    file.commit(&page(
+        (1..=50).map(|s| msg("si_a_b", s)).collect(),
+        &[("si_a_b", 50)],
+    ))
+    .unwrap();
+    let (_, most) = lookaside_used(&file.conn.lock().unwrap());
+    assert!(
+        most > 24,
+        "the default lookaside: {most} slots used at most"
+    );
+}
+
 #[test]
 fn bad_arguments_are_invalid_argument() {
     let dir = tempfile::tempdir().unwrap();

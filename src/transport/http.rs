@@ -3,11 +3,12 @@
 //!
 //! reqwest, on the session's rustls configuration (ring provider) and its [`Net`]
 //! (same resolution overrides and proxy as the gateway dial; happy eyeballs from
-//! hyper-util's connector). One client per manager: its connections are pooled and
-//! kept alive (at most [`MAX_IDLE_CONNECTIONS`] idle), and a manager's proxy, address
-//! overrides and extra roots stay its own. (A process-wide client per TLS setup would
-//! save a few KiB per manager in load tests, but would share pools and settings across
-//! accounts.)
+//! hyper-util's connector). One client per manager, so a manager's proxy, address
+//! overrides and extra roots stay its own. No connection is kept idle: the session calls
+//! the API once per login (`/user/get_users_info`, beside the gateway dial), so a kept
+//! connection would serve only the next login, and cost every logged-in session a
+//! descriptor and hyper's buffers (about 20 KiB, heap profile of 1,000 sessions) for its
+//! idle lifetime. The connection closes once the answer is read.
 //!
 //! `1xx` answers before the final one are skipped; gzip answers are inflated (but not
 //! asked for, see `exchange`); redirects are not followed (a 3xx is reported with its
@@ -33,11 +34,8 @@ use crate::{
 /// The largest response body accepted (after inflation).
 pub const MAX_BODY_BYTES: usize = 4 << 20;
 
-/// Idle keep-alive connections a manager keeps to the API server.
-pub const MAX_IDLE_CONNECTIONS: usize = 1;
-
-/// How long an idle API connection is kept.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle connections a manager keeps to the API server (see the module docs).
+pub const MAX_IDLE_CONNECTIONS: usize = 0;
 
 /// One manager's API client. Cloning shares the connection pool.
 #[derive(Clone)]
@@ -59,7 +57,6 @@ impl ApiClient {
             .connect_timeout(timeout)
             .timeout(timeout)
             .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
-            .pool_idle_timeout(IDLE_TIMEOUT)
             .gzip(true)
             // Only the configured proxy, never the environment's.
             .no_proxy();

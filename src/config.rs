@@ -101,7 +101,9 @@ pub struct ImConfig {
     /// Largest backoff window. Default 30 s; not below the base.
     #[uniffi(default = None)]
     pub reconnect_cap_ms: Option<u64>,
-    /// gzip frames (`compression=gzip`). Default on.
+    /// gzip frames (`compression=gzip`). Default on. The server compresses its replies
+    /// and pushes; requests go as gzip members of stored blocks (small, and no deflate
+    /// state to allocate per request).
     #[uniffi(default = None)]
     pub compression: Option<bool>,
     /// PEM certificates trusted in addition to the public webpki roots (a private CA).

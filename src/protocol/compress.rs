@@ -16,7 +16,43 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
-/// Compresses one frame payload.
+/// One gzip member of `bytes` in stored (uncompressed) deflate blocks: what a client
+/// sends on a `compression=gzip` connection, whose server inflates every frame it reads.
+///
+/// Why not deflate: requests are small (a 1001 is about 150 bytes of JSON, a 100-seq
+/// pull under the 51,200-byte page limit), so compressing them saves little upload,
+/// while every deflate stream allocates its whole state first: 370 KB on zlib-rs (window,
+/// hash chains, pending and symbol buffers in one block) plus flate2's 32 KiB buffer, per
+/// request. In a heap profile of 10,000 sessions those were the largest blocks a login
+/// allocated, and freed blocks of that size left the process's heap fragmented (RSS
+/// several times the live memory). A stored member needs no state: a 10-byte header,
+/// 5 bytes per block of up to 65,535 bytes, the CRC-32 (flate2's) and the length.
+pub fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
+    const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let blocks = bytes.chunks(u16::MAX as usize);
+    let mut out = Vec::with_capacity(HEADER.len() + bytes.len() + 5 * (blocks.len() + 1) + 8);
+    out.extend_from_slice(&HEADER);
+    let last = blocks.len().saturating_sub(1);
+    if bytes.is_empty() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    for (i, block) in blocks.enumerate() {
+        // BFINAL in bit 0, BTYPE 00 (stored), then LEN and its complement, little-endian.
+        let len = block.len() as u16;
+        out.push(u8::from(i == last));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
+/// Compresses one payload with deflate, as a server compresses its frames (the tests
+/// and fuzz targets make server frames with it; requests use [`gzip_stored`]).
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(
         Vec::with_capacity(bytes.len() / 2 + 32),
@@ -110,6 +146,26 @@ mod tests {
         let z = gzip(data);
         assert!(is_gzip(&z));
         assert_eq!(gunzip(&z, 1024).unwrap(), data);
+    }
+
+    #[test]
+    fn stored_members_inflate_to_their_input_at_every_block_boundary() {
+        let mut x = 7u32;
+        for len in [0usize, 1, 150, 65_534, 65_535, 65_536, 131_070, 200_001] {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (x >> 24) as u8
+                })
+                .collect();
+            let z = gzip_stored(&data);
+            assert!(is_gzip(&z));
+            let blocks = len.div_ceil(65_535).max(1);
+            assert_eq!(z.len(), 10 + len + 5 * blocks + 8, "{len} bytes");
+            assert_eq!(gunzip(&z, MAX_INFLATED_BYTES).unwrap(), data, "{len} bytes");
+            // A reader that wants the whole member: a cut one is refused.
+            assert!(gunzip(&z[..z.len() - 1], MAX_INFLATED_BYTES).is_err());
+        }
     }
 
     #[test]

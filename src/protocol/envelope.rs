@@ -6,7 +6,7 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
 
-use super::compress::{gunzip, gzip, is_gzip, InflateError, MAX_INFLATED_BYTES};
+use super::compress::{gunzip, gzip_stored, is_gzip, InflateError, MAX_INFLATED_BYTES};
 use crate::error::{codes, ImError};
 
 /// One client → server request.
@@ -33,7 +33,8 @@ struct RequestJson<'a> {
 }
 
 impl Request<'_> {
-    /// The frame bytes: JSON, gzipped when `compress` is set.
+    /// The frame bytes: JSON, as a gzip member (stored blocks, see [`gzip_stored`]) when
+    /// `compress` is set.
     pub fn encode(&self, compress: bool) -> Vec<u8> {
         let json = RequestJson {
             req_identifier: self.req_identifier,
@@ -45,7 +46,7 @@ impl Request<'_> {
         // Serializing plain strings and integers cannot fail.
         let bytes = serde_json::to_vec(&json).unwrap_or_default();
         if compress {
-            gzip(&bytes)
+            gzip_stored(&bytes)
         } else {
             bytes
         }
@@ -137,6 +138,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::compress::gzip;
 
     #[test]
     fn request_matches_the_documented_example() {

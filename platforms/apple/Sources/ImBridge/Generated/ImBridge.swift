@@ -1358,7 +1358,9 @@ public struct ImConfig: Equatable, Hashable {
      */
     public var reconnectCapMs: UInt64?
     /**
-     * gzip frames (`compression=gzip`). Default on.
+     * gzip frames (`compression=gzip`). Default on. The server compresses its replies
+     * and pushes; requests go as gzip members of stored blocks (small, and no deflate
+     * state to allocate per request).
      */
     public var compression: Bool?
     /**
@@ -1415,7 +1417,9 @@ public struct ImConfig: Equatable, Hashable {
          * Largest backoff window. Default 30 s; not below the base.
          */reconnectCapMs: UInt64? = nil, 
         /**
-         * gzip frames (`compression=gzip`). Default on.
+         * gzip frames (`compression=gzip`). Default on. The server compresses its replies
+         * and pushes; requests go as gzip members of stored blocks (small, and no deflate
+         * state to allocate per request).
          */compression: Bool? = nil, 
         /**
          * PEM certificates trusted in addition to the public webpki roots (a private CA).

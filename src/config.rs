@@ -325,8 +325,15 @@ fn parse_addr(name: &str, value: &str, schemes: &[&str]) -> Result<Url> {
             schemes[0]
         )));
     }
-    let url = Url::parse(value)
-        .map_err(|e| ImError::invalid(format!("{name} {value:?} is not a URL: {e}")))?;
+    let url = Url::parse(value).map_err(|e| match e {
+        // The library is built without Unicode tables for host names (see the README,
+        // "Size"): an internationalized name is given in its ASCII form.
+        url::ParseError::IdnaError if !value.is_ascii() => ImError::invalid(format!(
+            "{name} {value:?} has a non-ASCII host name; give it in its ASCII (punycode, \
+             xn--) form"
+        )),
+        e => ImError::invalid(format!("{name} {value:?} is not a URL: {e}")),
+    })?;
     if !schemes.contains(&url.scheme()) {
         return Err(ImError::invalid(format!(
             "{name} {value:?} has scheme {:?}; expected {wanted}",
@@ -463,6 +470,20 @@ mod tests {
             c.api_addr = bad.into();
             assert!(err(c).contains("api_addr"), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_names_are_ascii_and_internationalized_ones_go_in_their_xn_form() {
+        let mut c = im();
+        c.ws_addr = "wss://xn--bcher-kva.example:10001".into();
+        c.api_addr = "https://IM.Example.COM".into();
+        let cfg = Config::from_im(c).unwrap();
+        assert_eq!(cfg.ws_addr.host_str(), Some("xn--bcher-kva.example"));
+        assert_eq!(cfg.api_addr.host_str(), Some("im.example.com"));
+        let mut c = im();
+        c.ws_addr = "wss://bücher.example:10001".into();
+        let e = err(c);
+        assert!(e.contains("ws_addr") && e.contains("xn--"), "{e}");
     }
 
     #[test]

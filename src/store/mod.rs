@@ -480,8 +480,9 @@ impl Store {
              ON m.conversation_id = u.conversation_id AND m.seq = u.seq \
              ORDER BY 1, 2 LIMIT ?1"
         );
+        // Read once per login: not kept in the statement cache (8 KiB a session).
         let rows: Vec<Message> = conn
-            .prepare_cached(&sql)
+            .prepare(&sql)
             .and_then(|mut s| s.query_map([limit], read_message)?.collect())
             .map_err(|e| self.fail("cannot read undelivered messages", e))?;
         Ok(rows

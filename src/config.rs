@@ -75,9 +75,10 @@ pub mod defaults {
 /// hold a password).
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ImConfig {
-    /// http(s) URL of the OpenIM API, e.g. `http://host:10002`.
+    /// http(s) URL of the OpenIM API, e.g. `http://host:10002`. Host names are ASCII
+    /// (an internationalized name in its `xn--` form).
     pub api_addr: String,
-    /// ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`.
+    /// ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`. Host names are ASCII.
     pub ws_addr: String,
     pub platform: Platform,
     /// Whole login, retries included. Default 15 s (100 ms – 1 h).

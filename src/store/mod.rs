@@ -466,20 +466,7 @@ impl Store {
         let in_flight = self.in_flight.hold();
         let conn = self.lock();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let columns: Vec<String> = MESSAGE_COLUMNS
-            .split(',')
-            .map(|c| format!("m.{}", c.trim()))
-            .collect();
-        let columns = columns.join(", ");
-        let sql = format!(
-            "SELECT {columns} FROM cursors c JOIN messages m \
-             ON m.conversation_id = c.conversation_id AND m.seq > c.delivered_seq \
-             WHERE c.stored_seq > c.delivered_seq \
-             UNION \
-             SELECT {columns} FROM undelivered u JOIN messages m \
-             ON m.conversation_id = u.conversation_id AND m.seq = u.seq \
-             ORDER BY 1, 2 LIMIT ?1"
-        );
+        let sql = undelivered_sql();
         // Read once per login: not kept in the statement cache (8 KiB a session).
         let rows: Vec<Message> = conn
             .prepare(&sql)
@@ -685,6 +672,28 @@ enum Failure {
 }
 
 /// Opens `path` as a store at the current schema; `Ok((conn, created))`.
+/// The query of [`Store::undelivered_now`] (`?1`: the limit). `CROSS JOIN` keeps the
+/// cursor table (one row per conversation) as the outer loop, so only conversations with
+/// undelivered rows are read: left to itself, SQLite's planner scanned every stored
+/// message in key order to spare sorting the result (50 ms at each login with 100,000
+/// stored, against 0.3 ms).
+fn undelivered_sql() -> String {
+    let columns: Vec<String> = MESSAGE_COLUMNS
+        .split(',')
+        .map(|c| format!("m.{}", c.trim()))
+        .collect();
+    let columns = columns.join(", ");
+    format!(
+        "SELECT {columns} FROM cursors c CROSS JOIN messages m \
+         ON m.conversation_id = c.conversation_id AND m.seq > c.delivered_seq \
+         WHERE c.stored_seq > c.delivered_seq \
+         UNION \
+         SELECT {columns} FROM undelivered u CROSS JOIN messages m \
+         ON m.conversation_id = u.conversation_id AND m.seq = u.seq \
+         ORDER BY 1, 2 LIMIT ?1"
+    )
+}
+
 /// SQLite's lookaside (the connection's pool for small allocations) of an in-memory
 /// store, as (slot size, slots): 9,600 bytes, which SQLite splits into 6 slots of 1,200
 /// bytes and 18 of 128, instead of the default 48,000. In-memory stores are what a

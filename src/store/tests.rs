@@ -172,6 +172,30 @@ fn an_in_memory_store_has_a_small_lookaside_and_a_file_store_the_default() {
 }
 
 #[test]
+fn undelivered_rows_are_found_through_the_cursors_not_by_reading_every_message() {
+    let (store, _) = Store::open(None, "alice").unwrap();
+    for c in 0..20 {
+        let conv = format!("si_a_{c}");
+        store
+            .commit(&page(
+                (1..=50).map(|s| msg(&conv, s)).collect(),
+                &[(&conv, 50)],
+            ))
+            .unwrap();
+    }
+    let conn = store.conn.lock().unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", super::undelivered_sql()))
+        .unwrap()
+        .query_map([i64::MAX], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(plan.iter().any(|p| p == "SCAN c"), "{plan:?}");
+    assert!(plan.iter().all(|p| p != "SCAN m"), "{plan:?}");
+}
+
+#[test]
 fn bad_arguments_are_invalid_argument() {
     let dir = tempfile::tempdir().unwrap();
     for (data_dir, user) in [

@@ -1321,11 +1321,12 @@ public func FfiConverterTypeConversation_lower(_ value: Conversation) -> RustBuf
  */
 public struct ImConfig: Equatable, Hashable {
     /**
-     * http(s) URL of the OpenIM API, e.g. `http://host:10002`.
+     * http(s) URL of the OpenIM API, e.g. `http://host:10002`. Host names are ASCII
+     * (an internationalized name in its `xn--` form).
      */
     public var apiAddr: String
     /**
-     * ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`.
+     * ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`. Host names are ASCII.
      */
     public var wsAddr: String
     public var platform: Platform
@@ -1390,10 +1391,11 @@ public struct ImConfig: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * http(s) URL of the OpenIM API, e.g. `http://host:10002`.
+         * http(s) URL of the OpenIM API, e.g. `http://host:10002`. Host names are ASCII
+         * (an internationalized name in its `xn--` form).
          */apiAddr: String, 
         /**
-         * ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`.
+         * ws(s) URL of the OpenIM gateway, e.g. `ws://host:10001`. Host names are ASCII.
          */wsAddr: String, platform: Platform, 
         /**
          * Whole login, retries included. Default 15 s (100 ms – 1 h).

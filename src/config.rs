@@ -485,6 +485,13 @@ mod tests {
         c.ws_addr = "wss://bücher.example:10001".into();
         let e = err(c);
         assert!(e.contains("ws_addr") && e.contains("xn--"), "{e}");
+        // A capital in a non-ASCII label: refused the same way (no debug assertion).
+        for bad in ["https://Bücher.example", "https://B%C3%BCcher.example"] {
+            let mut c = im();
+            c.api_addr = bad.into();
+            let e = err(c);
+            assert!(e.contains("api_addr"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ async fn a_listener_may_call_the_manager_from_inside_callbacks() {
     let weak: Weak<ImManager> = Arc::downgrade(&m);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = seen.clone();
+    let logged_out = Arc::new(tokio::sync::Notify::new());
+    let logged_out_in_hook = logged_out.clone();
     *rec.hook.lock().unwrap() = Some(Box::new(move |ev| {
         let Some(m) = weak.upgrade() else { return };
         // Synchronous getters from inside any callback.
@@ -24,6 +26,7 @@ async fn a_listener_may_call_the_manager_from_inside_callbacks() {
         if *ev == Ev::Kicked {
             // Even a blocking logout from inside a callback must not deadlock.
             block_on(m.logout(None)).unwrap();
+            logged_out_in_hook.notify_one();
         }
     }));
     m.login("alice".into(), server.user_token("alice", 2), None)
@@ -36,12 +39,15 @@ async fn a_listener_may_call_the_manager_from_inside_callbacks() {
     server.force_logout("alice", 2);
     rec.wait_for("kicked", |e| *e == Ev::Kicked).await;
     // The hook ran logout inside the callback; it returned and the state is final.
-    let deadline = std::time::Instant::now() + WAIT;
-    while seen.lock().unwrap().last().map(|s| s.0) != Some(LoginStatus::LoggedOut)
-        && std::time::Instant::now() < deadline
-    {
-        tokio::task::yield_now().await;
-    }
+    // (Waiters hear of an event before its hook runs: wait for the hook's logout, or
+    // the login below would race it and be cancelled by it.)
+    tokio::time::timeout(WAIT, logged_out.notified())
+        .await
+        .expect("the logout inside the kick callback returned");
+    assert_eq!(
+        seen.lock().unwrap().last().map(|s| s.0),
+        Some(LoginStatus::LoggedOut)
+    );
     assert_eq!(m.login_status(), LoginStatus::LoggedOut);
     // And the manager still works afterwards.
     m.login("alice".into(), server.user_token("alice", 2), None)

@@ -155,19 +155,23 @@ async fn shutdown_while_reconnecting_and_from_inside_a_callback() {
     let server = server().await;
     let (m, rec) = logged_in(&server, "alice").await;
     let weak = Arc::downgrade(&m);
+    // Waiters hear of an event before the hook runs: the test goes on once the hook's
+    // shutdown has returned.
+    let shut = Arc::new(tokio::sync::Notify::new());
+    let shut_in_hook = shut.clone();
     *rec.hook.lock().unwrap() = Some(Box::new(move |ev| {
         if matches!(ev, Ev::ConnectFailed(..)) {
             if let Some(m) = weak.upgrade() {
                 m.shutdown();
                 assert_eq!(m.network_changed(true), Err(ImError::Shutdown));
+                shut_in_hook.notify_one();
             }
         }
     }));
     cut_and_refuse(&server);
-    rec.wait_for("the failed redial that shuts down", |e| {
-        matches!(e, Ev::ConnectFailed(..))
-    })
-    .await;
+    tokio::time::timeout(WAIT, shut.notified())
+        .await
+        .expect("the failed redial that shuts down");
     assert_eq!(
         m.login("alice".into(), "a.b.c".into(), None).await,
         Err(ImError::Shutdown)

@@ -156,6 +156,7 @@ mod tests {
         );
         let z = r.encode(true);
         assert!(is_gzip(&z));
+        assert_eq!(gunzip(&z, MAX_INFLATED_BYTES).unwrap(), r.encode(false));
     }
 
     #[test]

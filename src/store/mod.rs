@@ -671,7 +671,6 @@ enum Failure {
     Fatal(ImError),
 }
 
-/// Opens `path` as a store at the current schema; `Ok((conn, created))`.
 /// The query of [`Store::undelivered_now`] (`?1`: the limit). `CROSS JOIN` keeps the
 /// cursor table (one row per conversation) as the outer loop, so only conversations with
 /// undelivered rows are read: left to itself, SQLite's planner scanned every stored
@@ -695,8 +694,9 @@ fn undelivered_sql() -> String {
 }
 
 /// SQLite's lookaside (the connection's pool for small allocations) of an in-memory
-/// store, as (slot size, slots): 9,600 bytes, which SQLite splits into 6 slots of 1,200
-/// bytes and 18 of 128, instead of the default 48,000. In-memory stores are what a
+/// store, as (slot size, slots): about 9,600 bytes, which SQLite splits into slots of
+/// 1,200 and of 128 bytes (6 and 18 on Linux; the count follows the allocator's
+/// rounding), instead of the default 48,000. In-memory stores are what a
 /// process runs many of (load tests, tests): in a heap profile of 1,000 sessions the
 /// default lookaside was 48 KiB of each session's ~240 KiB. A file store keeps the
 /// default; an app has one.
@@ -723,6 +723,7 @@ fn open_in_memory() -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Opens `path` as a store at the current schema; `Ok((conn, created))`.
 fn try_open(path: &Path) -> Result<(Connection, bool), Failure> {
     let fatal = |what: &str, e: &dyn std::fmt::Display| Failure::Fatal(storage(path, what, e));
     let existed = match std::fs::metadata(path) {

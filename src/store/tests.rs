@@ -154,9 +154,10 @@ fn an_in_memory_store_has_a_small_lookaside_and_a_file_store_the_default() {
     ))
     .unwrap();
     assert_eq!(mem.messages("si_a_b", None, 50).unwrap().len(), 50);
-    // 9,600 bytes: 6 slots of 1,200 and 18 of 128 (SQLite's split).
+    // About 9,600 bytes: 6 slots of 1,200 and 18 of 128 on Linux (SQLite's split; an
+    // allocator that rounds up gives a slot or two more). The default has 123.
     let (_, most) = lookaside_used(&mem.conn.lock().unwrap());
-    assert!((1..=24).contains(&most), "{most} slots used at most");
+    assert!((1..=32).contains(&most), "{most} slots used at most");
     let dir = tempfile::tempdir().unwrap();
     let (file, _) = open(dir.path(), "alice");
     file.commit(&page(
@@ -166,7 +167,7 @@ fn an_in_memory_store_has_a_small_lookaside_and_a_file_store_the_default() {
     .unwrap();
     let (_, most) = lookaside_used(&file.conn.lock().unwrap());
     assert!(
-        most > 24,
+        most > 32,
         "the default lookaside: {most} slots used at most"
     );
 }

@@ -37,7 +37,7 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 /// Idle connections a manager keeps to the API server (see the module docs).
 pub const MAX_IDLE_CONNECTIONS: usize = 0;
 
-/// One manager's API client. Cloning shares the connection pool.
+/// One manager's API client (cheap to clone: the clones share reqwest's client).
 #[derive(Clone)]
 pub struct ApiClient {
     base: Url,

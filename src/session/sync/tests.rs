@@ -507,3 +507,49 @@ fn a_message_pushed_live_during_the_baseline_is_delivered() {
     let r = ok(&mut s, &fx);
     assert_eq!(r, ["commit#2 store[6] cursors[(\"si_a_b\", 6)] deliver[6]"]);
 }
+
+#[test]
+fn a_push_arriving_after_the_baseline_counted_it_is_still_delivered_once() {
+    let mut s = Sync::new();
+    s.handle(SyncInput::Loaded {
+        cursors: HashMap::new(),
+        baseline_done: false,
+    });
+    s.handle(SyncInput::Online);
+    // The server stored si_a_b 6 and sg_g 2 before answering 1001; their pushes come late.
+    s.handle(SyncInput::Newest(Ok(maxes(&[("si_a_b", 6), ("sg_g", 2)]))));
+    let fx = s.handle(SyncInput::LastMessages(Ok(vec![
+        m("si_a_b", 6),
+        m("sg_g", 2),
+    ])));
+    assert_eq!(
+        spell(&fx),
+        ["commit#1 store[6, 2] cursors[(\"sg_g\", 2), (\"si_a_b\", 6)] deliver[] baseline"]
+    );
+    // One push lands while the baseline is being stored, one after.
+    assert!(s.handle(SyncInput::Pushed(vec![m("si_a_b", 6)])).is_empty());
+    assert_eq!(ok(&mut s, &fx), ["commit#2 store[6] cursors[] deliver[6]"]);
+    let fx = s.handle(SyncInput::Committed {
+        id: 2,
+        result: Ok(()),
+    });
+    assert_eq!(spell(&fx), ["SyncFinished"]);
+    let fx = s.handle(SyncInput::Pushed(vec![m("sg_g", 2)]));
+    assert_eq!(spell(&fx), ["commit#3 store[2] cursors[] deliver[2]"]);
+    assert!(ok(&mut s, &fx).is_empty());
+    // Each is delivered once; the next seq follows the cursor as usual.
+    assert!(s.handle(SyncInput::Pushed(vec![m("sg_g", 2)])).is_empty());
+    assert!(s
+        .handle(SyncInput::Pushed(vec![m("si_a_b", 6), m("si_a_b", 5)]))
+        .is_empty());
+    let fx = s.handle(SyncInput::Pushed(vec![m("sg_g", 3)]));
+    assert_eq!(
+        spell(&fx),
+        ["commit#4 store[3] cursors[(\"sg_g\", 3)] deliver[3]"]
+    );
+    ok(&mut s, &fx);
+    // On a later connection a push at or below a cursor is a duplicate again.
+    s.handle(SyncInput::Offline);
+    assert_eq!(spell(&s.handle(SyncInput::Online)), ["SyncStarted", "1001"]);
+    assert!(s.handle(SyncInput::Pushed(vec![m("si_a_b", 4)])).is_empty());
+}

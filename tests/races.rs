@@ -113,6 +113,7 @@ async fn account_switch_while_the_old_session_is_reconnecting() {
         .await;
     server.set_faults(Faults::default());
     let alice_dials = dials(&server, "alice");
+    let synced = rec.count(|e| *e == Ev::SyncFinished);
     m.login("bob".into(), server.user_token("bob", 2), None)
         .await
         .unwrap();
@@ -122,6 +123,9 @@ async fn account_switch_while_the_old_session_is_reconnecting() {
         requests(&server, "alice", 2003).is_empty(),
         "alice was offline"
     );
+    // Bob's first login takes the baseline: send after it (README, "The baseline").
+    rec.wait_count("bob's baseline", synced + 1, |e| *e == Ev::SyncFinished)
+        .await;
     // Bob's session runs; alice's dial loop is gone.
     server.push_text("carol", "bob", "hi bob");
     rec.wait_for(

@@ -35,6 +35,10 @@ async fn login_over_tls_with_a_trusted_private_root() {
         .unwrap();
     assert_eq!(user.user_id, "alice");
     assert!(server.wait_online("alice", 1, WAIT).await);
+    // The first login takes the baseline: a message stored before the server answers its
+    // 1001 counts as history (README, "The baseline"). Send after it.
+    rec.wait_for("the baseline", |e| *e == Ev::SyncFinished)
+        .await;
     server.push_text("bob", "alice", "over tls");
     rec.wait_for(
         "message",

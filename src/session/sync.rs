@@ -16,11 +16,7 @@
 //! - the first login of a user on a device (no store yet) sets each cursor to the
 //!   server's newest seq (the baseline) — or to just before the first message pushed
 //!   live since the login, if that is lower — and stores each conversation's newest
-//!   message (1007) for the conversation list; nothing older is delivered. A push that
-//!   arrives on that connection after the baseline, at or below a cursor the baseline
-//!   set to the server's newest seq, is still delivered (once, in seq order): the server
-//!   pushes only what was sent while the connection was up, and its newest seq may
-//!   already count a message whose push was on the way;
+//!   message (1007) for the conversation list; nothing older is delivered;
 //! - a failed page fails the sync (one `SyncFailed`) and retries with backoff; a page
 //!   that times out, or whose connection drops while it is in flight (an overflowing
 //!   reply closes the connection), halves the page size for the rest of the session.
@@ -132,11 +128,7 @@ enum Phase {
 /// What a pending commit was for.
 #[derive(Debug)]
 enum Commit {
-    /// The baseline, with the conversations whose cursor it sets to the server's newest
-    /// seq (the live window's tops).
-    Baseline {
-        tops: HashMap<String, i64>,
-    },
+    Baseline,
     /// A pull page: targets finished by the server's isEnd.
     Page {
         done: Vec<String>,
@@ -153,13 +145,6 @@ pub(crate) struct Sync {
     dirty: bool,
     /// Pushes beyond their conversation's next seq, waiting for the gap to be pulled.
     held: BTreeMap<String, BTreeMap<i64, Message>>,
-    /// While the connection that took the baseline is up: per conversation whose cursor
-    /// the baseline set to the server's newest seq, `(last, top)`: a push with `last <
-    /// seq <= top` is live (sent while the connection was up), though at or below the
-    /// cursor, and is delivered; `last` follows it, so each is delivered once.
-    live_window: HashMap<String, (i64, i64)>,
-    /// Live pushes of the window waiting for the commit slot.
-    live: Vec<Message>,
     pending: Option<(u64, Commit, Moves)>,
     page_seqs: usize,
     failures: u32,
@@ -177,8 +162,6 @@ impl Sync {
             phase: Phase::Idle,
             dirty: false,
             held: BTreeMap::new(),
-            live_window: HashMap::new(),
-            live: Vec::new(),
             pending: None,
             page_seqs: PAGE_SEQS,
             failures: 0,
@@ -213,8 +196,6 @@ impl Sync {
             }
             SyncInput::Offline => {
                 self.online = false;
-                // Pushes of a later connection are judged by the cursors alone.
-                self.live_window.clear();
                 if !matches!(self.phase, Phase::Idle) {
                     if matches!(
                         self.phase,
@@ -317,11 +298,6 @@ impl Sync {
                 *b = (*b).min(first - 1);
             }
         }
-        let tops: HashMap<String, i64> = base
-            .iter()
-            .filter(|(c, b)| max.get(*c) == Some(*b))
-            .map(|(c, b)| (c.clone(), *b))
-            .collect();
         let cursors: Vec<(String, i64)> = base.into_iter().collect();
         let page = Page {
             messages,
@@ -329,7 +305,7 @@ impl Sync {
             cursors: cursors.clone(),
             baseline_done: true,
         };
-        self.commit(Commit::Baseline { tops }, page, cursors);
+        self.commit(Commit::Baseline, page, cursors);
     }
 
     /// Asks for the next page, or finishes the sync when nothing is missing.
@@ -520,11 +496,8 @@ impl Sync {
             c.synced_seq = c.synced_seq.max(seq);
         }
         match what {
-            Commit::Baseline { tops } => {
+            Commit::Baseline => {
                 self.baseline_done = true;
-                if self.online {
-                    self.live_window = tops.into_iter().map(|(c, top)| (c, (0, top))).collect();
-                }
                 self.phase = Phase::Pulling {
                     targets: BTreeMap::new(),
                     in_flight: None,
@@ -571,8 +544,6 @@ impl Sync {
                     .entry(m.conversation_id.clone())
                     .or_default()
                     .insert(m.seq, m);
-            } else {
-                self.take_live(m);
             }
         }
         if !unstored.is_empty() {
@@ -591,28 +562,17 @@ impl Sync {
         if !self.baseline_done || self.pending.is_some() {
             return false;
         }
-        let mut below = Vec::new();
-        for (conv, held) in self.held.iter_mut() {
-            let next = self.cursors.get(conv).map_or(0, |c| c.synced_seq) + 1;
-            while held.first_key_value().is_some_and(|(&seq, _)| seq < next) {
-                below.extend(held.pop_first().map(|(_, m)| m));
-            }
-        }
-        for m in below {
-            self.take_live(m);
-        }
-        // Live pushes first: each is at or below its cursor, before the held ones.
-        let mut ready = std::mem::take(&mut self.live);
+        let mut ready = Vec::new();
         let mut cursors = Vec::new();
         let mut gap = false;
         for (conv, held) in self.held.iter_mut() {
-            let first = self.cursors.get(conv).map_or(0, |c| c.synced_seq) + 1;
-            let mut next = first;
+            let mut next = self.cursors.get(conv).map_or(0, |c| c.synced_seq) + 1;
+            held.retain(|&seq, _| seq >= next);
             while let Some(m) = held.remove(&next) {
                 ready.push(m);
                 next += 1;
             }
-            if next > first {
+            if ready.last().is_some_and(|m| m.conversation_id == *conv) {
                 cursors.push((conv.clone(), next - 1));
             }
             gap |= !held.is_empty();
@@ -648,17 +608,6 @@ impl Sync {
             }
         }
         self.commit_pushes(ready, cursors)
-    }
-
-    /// Keeps a push at or below its cursor if it is live ([`Sync::live_window`]); any
-    /// other such push is a duplicate and dropped.
-    fn take_live(&mut self, m: Message) {
-        if let Some((last, top)) = self.live_window.get_mut(&m.conversation_id) {
-            if *last < m.seq && m.seq <= *top {
-                *last = m.seq;
-                self.live.push(m);
-            }
-        }
     }
 
     /// Commits pushed messages with their cursors; false when there are none.

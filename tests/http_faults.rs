@@ -46,6 +46,26 @@ async fn logs_in_as_alice(reply: impl Fn() -> Reply + Send + Sync + 'static) -> 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_api_connection_is_closed_once_the_login_has_its_answer() {
+    // A keep-alive answer: the client, not the server, ends the connection (no idle
+    // connection is kept for a session's lifetime).
+    let server = server().await;
+    let api = RawHttp::start(|_| Reply::json(USERS)).await;
+    let mut cfg = config(&server);
+    cfg.api_addr = api.url();
+    let (m, _rec) = manager(cfg);
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    assert!(
+        api.wait_client_left(WAIT).await,
+        "the API connection is still open while the session runs"
+    );
+    assert_eq!(m.login_status(), LoginStatus::LoggedIn);
+    assert_eq!(api.heads().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn continue_100_then_200_is_the_answer() {
     logs_in_as_alice(|| {
         Reply::Segments(vec![

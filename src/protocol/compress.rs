@@ -148,16 +148,21 @@ mod tests {
         assert_eq!(gunzip(&z, 1024).unwrap(), data);
     }
 
+    /// `len` incompressible bytes (a linear congruential sequence).
+    fn noise(len: usize) -> Vec<u8> {
+        let mut x = 7u32;
+        (0..len)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
     #[test]
     fn stored_members_inflate_to_their_input_at_every_block_boundary() {
-        let mut x = 7u32;
         for len in [0usize, 1, 150, 65_534, 65_535, 65_536, 131_070, 200_001] {
-            let data: Vec<u8> = (0..len)
-                .map(|_| {
-                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                    (x >> 24) as u8
-                })
-                .collect();
+            let data = noise(len);
             let z = gzip_stored(&data);
             assert!(is_gzip(&z));
             let blocks = len.div_ceil(65_535).max(1);
@@ -221,16 +226,10 @@ mod tests {
                 "the same decoder and buffer again"
             );
             // An incompressible 200 KiB frame: its copy is not kept.
-            let mut x = 1u32;
-            let noise: Vec<u8> = (0..200 * 1024)
-                .map(|_| {
-                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                    (x >> 24) as u8
-                })
-                .collect();
-            let big = gzip(&noise);
+            let data = noise(200 * 1024);
+            let big = gzip(&data);
             assert!(big.len() > KEPT_INPUT_BYTES);
-            assert_eq!(gunzip(&big, MAX_INFLATED_BYTES).unwrap(), noise);
+            assert_eq!(gunzip(&big, MAX_INFLATED_BYTES).unwrap(), data);
             let (_, capacity) = kept_input().expect("still kept");
             assert!(capacity <= KEPT_INPUT_BYTES, "kept {capacity} bytes");
         })

@@ -700,7 +700,7 @@ fn undelivered_sql() -> String {
 /// process runs many of (load tests, tests): in a heap profile of 1,000 sessions the
 /// default lookaside was 48 KiB of each session's ~240 KiB. A file store keeps the
 /// default; an app has one.
-pub(crate) const IN_MEMORY_LOOKASIDE: (i32, i32) = (1200, 8);
+const IN_MEMORY_LOOKASIDE: (i32, i32) = (1200, 8);
 
 fn open_in_memory() -> rusqlite::Result<Connection> {
     let conn = Connection::open_in_memory()?;

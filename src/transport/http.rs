@@ -35,7 +35,7 @@ use crate::{
 pub const MAX_BODY_BYTES: usize = 4 << 20;
 
 /// Idle connections a manager keeps to the API server (see the module docs).
-pub const MAX_IDLE_CONNECTIONS: usize = 0;
+const MAX_IDLE_CONNECTIONS: usize = 0;
 
 /// One manager's API client (cheap to clone: the clones share reqwest's client).
 #[derive(Clone)]

@@ -43,7 +43,8 @@ pub struct RawHttp {
     heads: Arc<Mutex<Vec<String>>>,
     /// Bytes of endless bodies written so far.
     pub written: Arc<AtomicU64>,
-    /// Set when an endless body could not be written further (the client left).
+    /// Set when the client went away: it closed a connection between requests, or an
+    /// endless body could not be written further.
     pub client_left: Arc<AtomicBool>,
     left: Arc<Notify>,
 }
@@ -94,7 +95,7 @@ impl RawHttp {
         self.heads.lock().unwrap().clone()
     }
 
-    /// Waits until an endless body stopped because the client went away.
+    /// Waits until the client went away (see [`RawHttp::client_left`]).
     pub async fn wait_client_left(&self, within: Duration) -> bool {
         tokio::time::timeout(within, async {
             loop {
@@ -173,6 +174,9 @@ async fn serve(
             }
         }
     }
+    // The client closed the connection between requests.
+    client_left.store(true, Ordering::SeqCst);
+    left.notify_waiters();
     Ok(())
 }
 

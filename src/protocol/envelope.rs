@@ -3,6 +3,8 @@
 //! `data` is standard base64 (with padding) of protobuf bytes; `null` and `""` both
 //! mean an empty payload. Requests never carry the token (the server ignores that field).
 
+use std::borrow::Cow;
+
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
 
@@ -63,8 +65,10 @@ pub struct Response {
     pub data: Vec<u8>,
 }
 
+/// `data` is borrowed from the frame when it holds no escapes (base64 never needs one),
+/// so the only copy of the payload is its decoding.
 #[derive(Deserialize)]
-struct ResponseJson {
+struct ResponseJson<'a> {
     #[serde(rename = "reqIdentifier")]
     req_identifier: i32,
     #[serde(rename = "msgIncr", default)]
@@ -73,8 +77,8 @@ struct ResponseJson {
     err_code: i32,
     #[serde(rename = "errMsg", default)]
     err_msg: String,
-    #[serde(default)]
-    data: Option<String>,
+    #[serde(default, borrow)]
+    data: Option<Cow<'a, str>>,
 }
 
 /// Why a binary frame could not be read.
@@ -157,6 +161,13 @@ mod tests {
         let z = r.encode(true);
         assert!(is_gzip(&z));
         assert_eq!(gunzip(&z, MAX_INFLATED_BYTES).unwrap(), r.encode(false));
+    }
+
+    #[test]
+    fn escaped_data_is_decoded_too() {
+        // A server may escape '/' in JSON strings; the borrowed `data` then becomes a copy.
+        let frame = br#"{"reqIdentifier":2001,"data":"\/\/8="}"#;
+        assert_eq!(Response::decode(frame).unwrap().data, [0xff, 0xff]);
     }
 
     #[test]

@@ -215,7 +215,11 @@ impl Connection {
     fn route(&mut self, incoming: Option<Incoming>) -> Option<ConnEvent> {
         match incoming {
             None => Some(ConnEvent::Lost("the connection's reader stopped".into())),
-            Some(Incoming::Messages(messages)) => Some(ConnEvent::Messages(messages)),
+            // Decoded here, on the session's side: see `reader`'s module doc.
+            Some(Incoming::Pushes(pushes)) => Some(match pushes.decode() {
+                Ok(messages) => ConnEvent::Messages(messages),
+                Err(why) => ConnEvent::Lost(why),
+            }),
             Some(Incoming::Kicked) => Some(ConnEvent::Kicked),
             Some(Incoming::Lost(why)) => Some(ConnEvent::Lost(why)),
             Some(Incoming::Response(resp)) => self.on_reply(resp),
@@ -249,7 +253,8 @@ mod tests {
     use tokio_tungstenite::{tungstenite::protocol::Role, WebSocketStream};
 
     use super::*;
-    use crate::session::reader::tests::push;
+    use crate::protocol::req;
+    use crate::session::reader::tests::{envelope, push};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn heartbeats_go_out_while_a_burst_keeps_the_session_busy() {
@@ -297,5 +302,43 @@ mod tests {
                 other => panic!("expected pushes, got {other:?}"),
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_undecodable_push_payload_loses_the_connection() {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let client: Box<dyn crate::transport::net::Io> = Box::new(client);
+        let ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let mut server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+        let timing = Timing {
+            heartbeat: Duration::from_secs(30),
+            dead_after: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        };
+        let mut conn = Connection::new(ws, "alice", false, timing);
+        // A good push, then a 2001 whose payload is not protobuf: the good one may come
+        // first, or be merged with the bad one and dropped (uncommitted) with the link.
+        server.send(push(1)).await.unwrap();
+        server
+            .send(envelope(req::PUSH_MSG, &[0x0a, 0xff, 0xff]))
+            .await
+            .unwrap();
+        server.send(push(2)).await.unwrap();
+        let why = loop {
+            match tokio::time::timeout(Duration::from_secs(5), conn.next_event())
+                .await
+                .expect("an event in time")
+            {
+                ConnEvent::Messages(m) => {
+                    assert_eq!(m.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);
+                }
+                ConnEvent::Lost(why) => break why,
+                other => panic!("expected pushes or Lost, got {other:?}"),
+            }
+        };
+        assert!(
+            why.starts_with("protocol violation: undecodable 2001 payload"),
+            "{why}"
+        );
     }
 }

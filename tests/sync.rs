@@ -676,6 +676,44 @@ async fn messages_dropped_for_want_of_a_listener_come_at_the_next_login() {
     assert_eq!(m.test_listed_undelivered().unwrap(), 0);
 }
 
+/// Undelivered rows at login are delivered in batches of 500, in order, once each, also
+/// when there are more than one batch of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_undelivered_messages_come_at_login_in_batches_of_500() {
+    const N: usize = 1_200;
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _first) = logged_in_with(&server, "alice", Some(dir.path())).await;
+    m.set_listener(None);
+    server.send_burst("bob", "alice", N, 100);
+    let dropped = tokio::time::timeout(WAIT, async {
+        while m.test_listed_undelivered().unwrap() < N as u64 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(dropped.is_ok(), "the {N} messages were dropped and listed");
+    m.logout(None).await.unwrap();
+    let rec = Recorder::new();
+    m.set_listener(Some(rec.clone() as Arc<dyn imbridge::ImListener>));
+    m.login("alice".into(), server.user_token("alice", 2), None)
+        .await
+        .unwrap();
+    wait_messages(&rec, N).await;
+    wait_syncs(&rec, 1).await;
+    assert_one_to(&rec.messages(), N as i64);
+    let batches: Vec<usize> = rec
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            Ev::Batch(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(batches, [500, 500, 200]);
+    assert_eq!(m.test_listed_undelivered().unwrap(), 0);
+}
+
 /// Logs in `user` while the listener may be busy: the login must not wait for it.
 async fn login_beside_a_busy_listener(
     server: &DevServer,

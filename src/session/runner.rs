@@ -425,8 +425,11 @@ impl Runner {
         };
         match store.undelivered_now(usize::MAX, self.hub.silenced_below()) {
             Ok(rows) => {
-                for batch in rows.chunks(STORED_BATCH) {
-                    emit_stored(&self.hub, &store, epoch, batch.to_vec());
+                // Moved into their batches, not copied.
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let batch = rows.by_ref().take(STORED_BATCH).collect();
+                    emit_stored(&self.hub, &store, epoch, batch);
                 }
             }
             Err(e) => log::warn!("reading undelivered messages failed: {e}"),

@@ -78,8 +78,13 @@ struct ResponseJson<'a> {
     #[serde(rename = "errMsg", default)]
     err_msg: String,
     #[serde(default, borrow)]
-    data: Option<Cow<'a, str>>,
+    data: Option<Base64<'a>>,
 }
+
+/// A `data` string. serde borrows a `Cow` only as a field's whole type, not inside an
+/// `Option`, hence this wrapper.
+#[derive(Deserialize)]
+struct Base64<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Why a binary frame could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +128,7 @@ impl Response {
         };
         let raw: ResponseJson = serde_json::from_slice(json)
             .map_err(|e| DecodeError::Envelope(format!("bad envelope: {e}")))?;
-        let data = match raw.data.as_deref() {
+        let data = match raw.data.as_ref().map(|d| &*d.0) {
             None | Some("") => Vec::new(),
             Some(b64) => STANDARD
                 .decode(b64)
@@ -161,6 +166,16 @@ mod tests {
         let z = r.encode(true);
         assert!(is_gzip(&z));
         assert_eq!(gunzip(&z, MAX_INFLATED_BYTES).unwrap(), r.encode(false));
+    }
+
+    #[test]
+    fn data_is_borrowed_from_the_frame_unless_escaped() {
+        let plain: ResponseJson =
+            serde_json::from_slice(br#"{"reqIdentifier":2001,"data":"//8="}"#).unwrap();
+        assert!(matches!(plain.data, Some(Base64(Cow::Borrowed("//8=")))));
+        let escaped: ResponseJson =
+            serde_json::from_slice(br#"{"reqIdentifier":2001,"data":"\/\/8="}"#).unwrap();
+        assert!(matches!(escaped.data, Some(Base64(Cow::Owned(ref d))) if d == "//8="));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! One live gateway connection: frames out, heartbeat pings, dead-connection detection,
-//! request/reply correlation by `msgIncr`; frames in are read and decoded by its
-//! [`Reader`] task.
+//! request/reply correlation by `msgIncr`; frames in are read by its [`Reader`] task,
+//! which decodes all but small pushes (those are decoded here, see `reader`).
 //!
 //! [`Connection::next_event`] is cancel-safe: the session task polls it in a
 //! `select!` and may drop it whenever a command arrives.
@@ -53,7 +53,9 @@ pub(crate) enum ConnEvent {
         kind: ReqKind,
         result: Result<Vec<u8>>,
     },
-    /// The connection is gone (closed, read error, dead, or a protocol violation).
+    /// The connection is gone (closed, read error, dead, or a protocol violation). The
+    /// session drops the connection at this event: after a violation found on this
+    /// side the reader may still have events queued, and none of them may be taken.
     Lost(String),
 }
 

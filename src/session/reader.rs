@@ -10,17 +10,19 @@
 //!
 //! Guarantees:
 //! - events leave in the order their frames arrived; pushes that meet a full channel are
-//!   merged into the batch waiting to go (until its payloads hold [`MAX_MERGED_BYTES`]
-//!   or more), so a busy session still takes a burst in large batches, and what the
-//!   reader holds is bounded (`CHANNEL` + 2 events, each one frame or at most
-//!   `MAX_MERGED_BYTES` of payloads and one frame);
+//!   merged into the batch waiting to go (until it holds [`MAX_MERGED`] frames or its
+//!   payloads [`MAX_MERGED_BYTES`]), so a busy session still takes a burst in large
+//!   batches, and what the reader holds is bounded (`CHANNEL` + 2 events, each one frame
+//!   or at most `MAX_MERGED` frames of at most `MAX_MERGED_BYTES` of payloads and one
+//!   frame more);
 //! - every frame received (pings, pongs and text frames too) is recorded in [`Heard`],
 //!   from which the connection declares the path dead; the reader holds no timer of its
 //!   own, so an idle connection has one timer, not two (each far timer costs the runtime
 //!   wake-ups to move it down its wheel);
-//! - a read error, the server's close or a frame whose envelope cannot be decoded is a
-//!   `Lost` event, the last one (a push whose payload cannot be decoded is found on the
-//!   session's side, which then drops the connection the same way);
+//! - a read error, the server's close, a frame whose envelope cannot be decoded or a
+//!   large push whose payload cannot be decoded is a `Lost` event, the last one (a small
+//!   push's undecodable payload is found on the session's side, by [`Pushes::decode`]:
+//!   the session then drops the connection the same way);
 //! - dropping the [`Reader`] stops the task; events it had not handed over are dropped
 //!   with it, uncommitted, so the next sync pulls them again (as it would frames left in
 //!   the socket).
@@ -48,10 +50,11 @@ use crate::{
 };
 
 /// The session's coalescing of the pushes it takes together (one store transaction and
-/// one listener batch each) stops once the batch holds this many messages.
+/// one listener batch each) stops once the batch holds this many messages; the reader's
+/// merging stops once an event holds this many frames.
 pub(crate) const MAX_MERGED: usize = 500;
 
-/// A 2001 payload smaller than this (one or two text messages; one is about 220 bytes)
+/// A 2001 payload smaller than this (a few text messages; one is about 220 bytes)
 /// is left for the session to decode. Measured interleaved with the build that decoded
 /// every payload here (`cargo bench --bench sync -- push`, gzip, medians of five): at one
 /// message a frame, 100,000 pushes took 0.96 instead of 1.07 s with a `data_dir` and 0.79
@@ -59,9 +62,10 @@ pub(crate) const MAX_MERGED: usize = 500;
 /// payloads to the session too made 100 a frame slower (0.61 instead of 0.51 s).
 pub(crate) const SMALL_PUSH_BYTES: usize = 1024;
 
-/// The reader merges no more frames into a push event once its payloads hold this many
-/// bytes (the reader does not decode payloads, so it counts bytes, not messages): about
-/// 600 frames of one text message, or 6 of 100.
+/// The reader merges no more frames into a push event once their payloads hold this
+/// many bytes (the reader does not decode small payloads, so it counts bytes, not
+/// messages): 6 frames of 100 text messages (one-message frames meet [`MAX_MERGED`]
+/// first). A decoded large frame takes a few times its payload in memory.
 const MAX_MERGED_BYTES: usize = 128 * 1024;
 
 /// Events decoded ahead of the session, at most.
@@ -70,7 +74,7 @@ const CHANNEL: usize = 2;
 /// What the reader hands to the connection.
 #[derive(Debug)]
 pub(crate) enum Incoming {
-    /// 2001 pushes (one frame's, or several merged), not decoded yet.
+    /// 2001 pushes (one frame's, or several merged), small ones not decoded yet.
     Pushes(Pushes),
     /// A 2002 frame.
     Kicked,
@@ -108,16 +112,14 @@ impl Pushes {
         self.parts.extend(more.parts);
     }
 
-    /// Decodes every part, in order, into one. An undecodable payload is a protocol
-    /// violation, and the connection is dropped: the messages of the frames merged with
-    /// it are dropped too, uncommitted, so the next sync pulls them again, as it would
-    /// frames left unread in the socket.
-    fn decode_payloads(&mut self) -> Result<(), String> {
-        if let [Part::Decoded(_)] | [] = self.parts[..] {
-            return Ok(());
-        }
+    /// The messages of every frame, frame by frame (each frame's in the order of
+    /// [`decode_push`]). An undecodable payload is a protocol violation, and the
+    /// connection is dropped: the messages of the frames merged with it are dropped too,
+    /// uncommitted, so the next sync pulls them again, as it would frames left unread in
+    /// the socket.
+    pub fn decode(self) -> Result<Vec<Message>, String> {
         let mut messages = Vec::new();
-        for part in self.parts.drain(..) {
+        for part in self.parts {
             let decoded = match part {
                 Part::Decoded(decoded) => decoded,
                 Part::Payload(payload) => decode_push(&payload).map_err(violation)?,
@@ -128,18 +130,7 @@ impl Pushes {
                 messages.extend(decoded);
             }
         }
-        self.parts.push(Part::Decoded(messages));
-        Ok(())
-    }
-
-    /// The messages of every frame, frame by frame (each frame's in the order of
-    /// [`decode_push`]), or the protocol violation that drops the connection.
-    pub fn decode(mut self) -> Result<Vec<Message>, String> {
-        self.decode_payloads()?;
-        Ok(match self.parts.pop() {
-            Some(Part::Decoded(messages)) => messages,
-            _ => Vec::new(),
-        })
+        Ok(messages)
     }
 }
 
@@ -246,7 +237,8 @@ where
 
 /// Whether more pushes may be merged into `event`.
 fn mergeable(event: &Incoming) -> bool {
-    matches!(event, Incoming::Pushes(batch) if batch.bytes < MAX_MERGED_BYTES)
+    matches!(event, Incoming::Pushes(batch)
+        if batch.parts.len() < MAX_MERGED && batch.bytes < MAX_MERGED_BYTES)
 }
 
 /// The next event among the frames read (pings, pongs and text frames yield none but
@@ -414,32 +406,67 @@ pub(super) mod tests {
 
     #[test]
     fn pushes_keep_their_order_decoded_or_not_and_a_bad_payload_is_a_violation() {
-        let payload = |seq| match push(seq) {
+        let pushes = |frame: Frame| match frame {
             Frame::Binary(b) => match decode(&b) {
                 Incoming::Pushes(p) => p,
                 other => panic!("expected pushes, got {other:?}"),
             },
             other => panic!("not a binary frame: {other:?}"),
         };
-        let mut batch = payload(1);
-        batch.append(payload(2));
-        batch.decode_payloads().unwrap();
-        batch.append(payload(3));
-        let mut more = payload(4);
-        more.decode_payloads().unwrap();
-        batch.append(more);
-        let bytes = batch.bytes;
-        assert_eq!(bytes, 4 * payload(1).bytes);
+        // Small (left as payloads) and large (decoded here) frames, merged.
+        let mut batch = pushes(push(1));
+        batch.append(pushes(push_of(2..=101)));
+        batch.append(pushes(push(102)));
+        batch.append(pushes(push_of(103..=202)));
+        assert!(matches!(
+            batch.parts[..],
+            [
+                Part::Payload(_),
+                Part::Decoded(_),
+                Part::Payload(_),
+                Part::Decoded(_)
+            ]
+        ));
         let seqs: Vec<i64> = batch.decode().unwrap().iter().map(|m| m.seq).collect();
-        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert_eq!(seqs, (1..=202).collect::<Vec<_>>());
 
-        let mut bad = payload(1);
+        let mut bad = pushes(push(1));
         bad.append(Pushes::of(vec![0x0a, 0xff, 0xff]));
         let why = bad.decode().unwrap_err();
         assert!(
             why.starts_with("protocol violation: undecodable 2001 payload"),
             "{why}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_merged_event_holds_at_most_max_merged_frames() {
+        let (feed, mut rx, _heard, _task) = reader();
+        // Frames with empty payloads: only the frame count bounds what is merged.
+        let frames = CHANNEL + MAX_MERGED + 100;
+        let (sent_tx, mut sent) = tokio::sync::watch::channel(0);
+        tokio::spawn(async move {
+            for n in 1..=frames {
+                if feed.send(Ok(envelope(req::PUSH_MSG, &[]))).await.is_err() {
+                    return;
+                }
+                let _ = sent_tx.send(n);
+            }
+        });
+        // CHANNEL events fill the channel, the next one takes MAX_MERGED - 1 more, then
+        // reading stops: the feed takes one frame more and no other.
+        let held = CHANNEL + MAX_MERGED + 1;
+        timeout(WAIT, sent.wait_for(|n| *n >= held))
+            .await
+            .expect("the reader took the frames up to its bound")
+            .unwrap();
+        for _ in 0..CHANNEL {
+            assert!(matches!(next(&mut rx).await, Incoming::Pushes(p) if p.parts.len() == 1));
+        }
+        match next(&mut rx).await {
+            Incoming::Pushes(p) => assert_eq!(p.parts.len(), MAX_MERGED),
+            other => panic!("expected pushes, got {other:?}"),
+        }
     }
 
     #[tokio::test]

@@ -49,6 +49,11 @@ LD
     -C linker-flavor=gcc -C link-arg=-Wl,-z,max-page-size=16384 \
     -C link-arg=-Wl,--pack-dyn-relocs=android 2>"$stub/android.log"; then
     size=$(stat -c %s "$out/$target/mobile/libimbridge.so")
+    # Linked with --allow-shlib-undefined: a SQLite function taken out by a flag would
+    # only fail when the app loads the library.
+    if llvm-nm -D --undefined-only "$out/$target/mobile/libimbridge.so" | grep -w 'sqlite3_[A-Za-z0-9_]*'; then
+      echo "$target: undefined SQLite functions (see .cargo/config.toml)"; exit 1
+    fi
     echo "$target cdylib (mobile profile, stripped, 16 KB pages, packed relocations, without NDK libunwind$headers): $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
   else
     echo "$target cdylib: NOT MEASURED here (the bundled SQLite needs libc headers: $(grep -m1 -o "fatal error: [^']*'[^']*' file not found" "$stub/android.log" || tail -n 1 "$stub/android.log"))"

@@ -51,7 +51,10 @@ LD
     size=$(stat -c %s "$out/$target/mobile/libimbridge.so")
     # Linked with --allow-shlib-undefined: a SQLite function taken out by a flag would
     # only fail when the app loads the library.
-    if llvm-nm -D --undefined-only "$out/$target/mobile/libimbridge.so" | grep -w 'sqlite3_[A-Za-z0-9_]*'; then
+    local undefined
+    undefined=$(llvm-nm -D --undefined-only "$out/$target/mobile/libimbridge.so")
+    grep -q ' U ' <<<"$undefined" || { echo "$target: llvm-nm listed no imports: the check read nothing"; exit 1; }
+    if grep -w 'sqlite3_[A-Za-z0-9_]*' <<<"$undefined"; then
       echo "$target: undefined SQLite functions (see .cargo/config.toml)"; exit 1
     fi
     echo "$target cdylib (mobile profile, stripped, 16 KB pages, packed relocations, without NDK libunwind$headers): $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"

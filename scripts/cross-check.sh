@@ -14,7 +14,9 @@
 # Bundled SQLite (rusqlite) compiles sqlite3.c too. Here it is built without its OS layer
 # (SQLITE_OS_OTHER: no unix VFS, so no unistd/fcntl/pthread headers; single-threaded; no
 # Apple zone malloc), which needs four more declaration-only headers (stdio.h, ctype.h,
-# time.h, math.h) added to the stub below. Real builds compile SQLite in full.
+# time.h, math.h) added to the stub below. Real builds compile SQLite with its OS layer,
+# and with the flags of .cargo/config.toml, which this script's own LIBSQLITE3_FLAGS
+# replaces (Cargo's [env] does not override a variable already set).
 set -euo pipefail
 target=${1:?usage: scripts/cross-check.sh <rust target triple>}
 cd "$(dirname "$0")/.."

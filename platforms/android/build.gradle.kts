@@ -123,6 +123,8 @@ val rustInputs = files(
     cargoWorkspace.file("Cargo.toml"),
     cargoWorkspace.file("Cargo.lock"),
     cargoWorkspace.file("uniffi.toml"),
+    // The bundled SQLite's compile flags (LIBSQLITE3_FLAGS).
+    cargoWorkspace.file(".cargo/config.toml"),
 )
 
 val cargoNdkBuild = tasks.register<CargoNdkBuild>("cargoNdkBuild") {

@@ -7,7 +7,7 @@
 #   3. benches/js/run.sh                  (the OpenIM JS client as a peer, same gateway)
 #   4. platforms/android/run-host-bench.sh, if present (the same through Kotlin/JNA)
 #   5. benches/plot.py                    (benches/results/login_latency.png)
-# Results: target/bench/*.json and *.csv. Takes about 7 minutes; run it on a quiet machine.
+# Results: target/bench/*.json and *.csv. Takes about 20 minutes; run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p imbridge-devserver
